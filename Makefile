@@ -1,0 +1,67 @@
+# instant — build, test and run. Quick start: `make demo` (server + demo) and `make test` (everything).
+# Every target that needs tools depends on `setup`, which installs them on a fresh Debian 12 (idempotent).
+
+SHELL := /bin/bash
+JOBS ?= $(shell nproc)
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+CMAKE_COMMON := -G Ninja -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_EXE_LINKER_FLAGS=-fuse-ld=mold
+export CCACHE_DIR ?= $(HOME)/.cache/ccache
+
+APT_PACKAGES := build-essential cmake ninja-build pkg-config ccache mold clang-14 libclang-rt-14-dev \
+  libasio-dev libsimdjson-dev libssl-dev libfmt-dev libcli11-dev libgtest-dev libgmock-dev \
+  libbenchmark-dev wrk redis-server procps python3-venv
+FUZZ_SECONDS ?= 20
+CONFIG ?= config.json
+
+.PHONY: setup build asan fuzz-build unit-test asan-test integration-test fuzz-smoke test fuzz demo bench clean
+
+setup:
+	@tools/setup.sh $(APT_PACKAGES)
+
+build: setup
+	@cmake -S . -B $(BUILD) $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+	@echo "built $(BUILD)/instant"
+
+asan: setup
+	@cmake -S . -B $(ASAN_BUILD) $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Debug -DINSTANT_SANITIZE=ON -DINSTANT_BENCH=OFF >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+
+fuzz-build: setup
+	@cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER=clang++-14 \
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DINSTANT_FUZZ=ON >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers
+
+unit-test: build
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+asan-test: asan
+	@cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS)
+	@INSTANT_BIN=$(CURDIR)/$(ASAN_BUILD)/instant tools/integration.sh
+
+integration-test: build
+	@INSTANT_BIN=$(CURDIR)/$(BUILD)/instant tools/integration.sh
+
+fuzz-smoke: fuzz-build
+	@tools/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+# Everything CI runs: unit tests, integration tests against the real binary (release and ASan+UBSan),
+# and a short pass of every fuzzer.
+test: unit-test integration-test asan-test fuzz-smoke
+	@echo "make test: all suites passed"
+
+fuzz: fuzz-build
+	@tools/fuzz.sh $(FUZZ_BUILD) $${FUZZ_SECONDS:-600}
+
+demo: build
+	@test -f $(CONFIG) || $(BUILD)/instant genconfig --config $(CONFIG)
+	@echo "instant: serving on http://localhost:8427 (config: $(CONFIG))"
+	@$(BUILD)/instant --config $(CONFIG)
+
+bench: build
+	@bench/run.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
