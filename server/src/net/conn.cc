@@ -1,0 +1,214 @@
+#include "net/conn.h"
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+namespace instant::net {
+namespace {
+constexpr int kMaxIov = 512;
+constexpr int kMaxReadsPerEvent = 4;  // fairness between connections of one loop
+}  // namespace
+
+Conn::Conn(Loop* loop, int fd) : loop_(loop), fd_(fd) {}
+
+Conn::~Conn() {
+  if (!closed_) ::close(fd_);
+}
+
+bool Conn::Start() { return loop_->Add(fd_, EPOLLIN | EPOLLRDHUP, this); }
+
+void Conn::MarkDirty() {
+  if (!dirty_) {
+    dirty_ = true;
+    loop_->MarkDirty(this);
+  }
+}
+
+void Conn::Write(std::string_view bytes) {
+  if (closed_ || closing_) return;
+  if (pending_head_ != nullptr) MaterializePending();
+  out_.append(bytes.data(), bytes.size());
+  MarkDirty();
+}
+
+void Conn::WriteShared(const char* data, uint32_t size) {
+  if (closed_ || closing_) return;
+  auto* node = static_cast<Pending*>(loop_->ArenaAlloc(sizeof(Pending)));
+  node->data = data;
+  node->size = size;
+  node->next = nullptr;
+  if (pending_tail_ != nullptr) {
+    pending_tail_->next = node;
+  } else {
+    pending_head_ = node;
+  }
+  pending_tail_ = node;
+  pending_bytes_ += size;
+  MarkDirty();
+}
+
+void Conn::MaterializePending() {
+  for (Pending* p = pending_head_; p != nullptr; p = p->next) out_.append(p->data, p->size);
+  pending_head_ = pending_tail_ = nullptr;
+  pending_bytes_ = 0;
+}
+
+void Conn::Flush() {
+  if (closed_) return;
+  while (out_pos_ < out_.size() || pending_head_ != nullptr) {
+    iovec iov[kMaxIov];
+    int n = 0;
+    size_t total = 0;
+    if (out_pos_ < out_.size()) {
+      iov[n].iov_base = out_.data() + out_pos_;
+      iov[n].iov_len = out_.size() - out_pos_;
+      total += iov[n].iov_len;
+      ++n;
+    }
+    Pending* p = pending_head_;
+    for (; p != nullptr && n < kMaxIov; p = p->next) {
+      iov[n].iov_base = const_cast<char*>(p->data);
+      iov[n].iov_len = p->size;
+      total += p->size;
+      ++n;
+    }
+    ssize_t w = ::writev(fd_, iov, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        Close();
+        return;
+      }
+      w = 0;
+    }
+    // Consume what the kernel took: first the backlog, then queued references.
+    size_t written = static_cast<size_t>(w);
+    if (out_pos_ < out_.size()) {
+      size_t take = std::min(written, out_.size() - out_pos_);
+      out_pos_ += static_cast<uint32_t>(take);
+      written -= take;
+    }
+    while (pending_head_ != nullptr && written >= pending_head_->size) {
+      written -= pending_head_->size;
+      pending_bytes_ -= pending_head_->size;
+      pending_head_ = pending_head_->next;
+    }
+    if (pending_head_ == nullptr) pending_tail_ = nullptr;
+    if (written > 0) {  // partial reference: keep its tail
+      pending_head_->data += written;
+      pending_head_->size -= static_cast<uint32_t>(written);
+      pending_bytes_ -= written;
+    }
+    if (static_cast<size_t>(w) < total) break;  // kernel buffer full
+  }
+  // What is still queued must outlive this iteration: copy it into the backlog.
+  if (pending_head_ != nullptr) {
+    if (out_pos_ > 0) {
+      out_.erase(0, out_pos_);
+      out_pos_ = 0;
+    }
+    MaterializePending();
+  }
+  if (out_pos_ == out_.size()) {
+    // Idle connections keep no write buffer (memory per connection is a product figure).
+    std::string().swap(out_);
+    out_pos_ = 0;
+  } else if (out_pos_ > out_.size() / 2) {
+    out_.erase(0, out_pos_);
+    out_pos_ = 0;
+  }
+  UpdateInterest();
+  if (closed_) return;
+  if (queued_bytes() > max_backlog_) {
+    OnBacklogExceeded();
+    return;
+  }
+  if (closing_ && !half_closed_ && queued_bytes() == 0) {
+    half_closed_ = true;
+    ::shutdown(fd_, SHUT_WR);
+  }
+}
+
+void Conn::UpdateInterest() {
+  bool want = out_pos_ < out_.size();
+  if (want == want_write_ || closed_) return;
+  want_write_ = want;
+  loop_->Modify(fd_, EPOLLIN | EPOLLRDHUP | (want ? uint32_t{EPOLLOUT} : 0u), this);
+}
+
+void Conn::OnBacklogExceeded() { Close(); }
+
+void Conn::CloseAfterFlush() {
+  if (closed_ || closing_) return;
+  closing_ = true;
+  MarkDirty();
+}
+
+void Conn::Close() {
+  if (closed_) return;
+  closed_ = true;
+  loop_->Remove(fd_);
+  ::close(fd_);
+  pending_head_ = pending_tail_ = nullptr;
+  pending_bytes_ = 0;
+  std::string().swap(out_);
+  std::string().swap(in_);
+  OnClose();
+  loop_->DeferDelete(this);
+}
+
+void Conn::OnIo(uint32_t events) {
+  if (closed_) return;
+  if (events & EPOLLOUT) {
+    Flush();
+    if (closed_) return;
+  }
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) HandleReadable();
+}
+
+void Conn::ReleaseInput() { std::string().swap(in_); }
+
+void Conn::HandleReadable() {
+  char* buf = loop_->read_buffer();
+  for (int round = 0; round < kMaxReadsPerEvent; ++round) {
+    ssize_t n = ::read(fd_, buf, Loop::kReadBufferSize);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      Close();
+      return;
+    }
+    if (n == 0) {
+      Close();
+      return;
+    }
+    if (closing_) continue;  // draining after our close: input is discarded
+    size_t size = static_cast<size_t>(n);
+    if (in_.empty()) {
+      size_t used = OnRead(buf, size);
+      if (closed_) return;
+      if (used < size && !closing_) {
+        in_.reserve(size - used + Loop::kReadPadding);
+        in_.assign(buf + used, size - used);
+      }
+    } else {
+      in_.reserve(in_.size() + size + Loop::kReadPadding);
+      in_.append(buf, size);
+      size_t used = OnRead(in_.data(), in_.size());
+      if (closed_) return;
+      if (used >= in_.size() || closing_) {
+        ReleaseInput();
+      } else if (used > 0) {
+        in_.erase(0, used);
+      }
+    }
+    if (size < Loop::kReadBufferSize) return;
+  }
+}
+
+}  // namespace instant::net
