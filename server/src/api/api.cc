@@ -1,0 +1,454 @@
+#include "api/api.h"
+
+#include <openssl/crypto.h>
+
+#include <string>
+#include <vector>
+
+#include "api/json_params.h"
+#include "base/json_writer.h"
+#include "config/config.h"
+#include "engine/broker.h"
+#include "http/request.h"
+#include "http/response.h"
+#include "http/util.h"
+#include "hub/channel_rules.h"
+
+namespace instant::api {
+namespace {
+
+namespace error = protocol::error;
+using simdjson::ondemand::object;
+using simdjson::ondemand::value;
+
+constexpr size_t kPadding = simdjson::SIMDJSON_PADDING;
+
+std::string Padded(std::string_view s) {
+  std::string p;
+  p.reserve(s.size() + kPadding);
+  p.assign(s.data(), s.size());
+  return p;
+}
+
+simdjson::ondemand::parser& ThreadParser() {
+  thread_local simdjson::ondemand::parser parser;
+  return parser;
+}
+
+// Parses `params` as an object. Empty params count as {}.
+bool OpenParams(std::string_view params, simdjson::ondemand::document* doc, object* obj) {
+  static const std::string kEmpty = Padded("{}");
+  if (params.empty()) params = kEmpty;
+  std::string_view trimmed = params;
+  if (ThreadParser().iterate(trimmed.data(), trimmed.size(), trimmed.size() + kPadding).get(*doc) !=
+      simdjson::SUCCESS) {
+    return false;
+  }
+  return doc->get_object().get(*obj) == simdjson::SUCCESS;
+}
+
+Status CheckChannel(const Context& ctx, std::string_view channel) {
+  if (channel.empty()) return Status::Error(error::kBadRequest, "channel required");
+  const config::ChannelOptions* opts = nullptr;
+  switch (hub::ResolveChannel(*ctx.config, channel, &opts)) {
+    case hub::ChannelStatus::kOk: return Status::Ok();
+    case hub::ChannelStatus::kUnknownNamespace: return Status::Error(error::kUnknownChannel);
+    case hub::ChannelStatus::kBadName: return Status::Error(error::kBadRequest, "invalid channel name");
+  }
+  return Status::Ok();
+}
+
+// Fields shared by publish and broadcast.
+struct PublishParams {
+  std::string channel;
+  std::vector<std::string> channels;
+  std::string_view data;
+  bool has_data = false;
+  bool has_b64data = false;
+};
+
+Status ParsePublishParams(std::string_view params, bool broadcast, PublishParams* p) {
+  simdjson::ondemand::document doc;
+  object obj;
+  if (!OpenParams(params, &doc, &obj)) return Status::Error(error::kBadRequest, "params must be a JSON object");
+  for (auto field : obj) {
+    std::string_view key;
+    if (field.unescaped_key().get(key) != simdjson::SUCCESS) return Status::Error(error::kBadRequest);
+    value v = field.value();
+    if (key == "channel" && !broadcast) {
+      std::string_view s;
+      if (v.get_string().get(s) != simdjson::SUCCESS) return Status::Error(error::kBadRequest, "channel must be a string");
+      p->channel.assign(s);
+    } else if (key == "channels" && broadcast) {
+      simdjson::ondemand::array arr;
+      if (v.get_array().get(arr) != simdjson::SUCCESS) {
+        return Status::Error(error::kBadRequest, "channels must be an array of strings");
+      }
+      for (auto item : arr) {
+        std::string_view s;
+        if (item.get_string().get(s) != simdjson::SUCCESS) {
+          return Status::Error(error::kBadRequest, "channels must be an array of strings");
+        }
+        p->channels.emplace_back(s);
+      }
+    } else if (key == "data") {
+      if (!ExtractRawJson(v, &p->data)) return Status::Error(error::kBadRequest, "data is not valid JSON");
+      p->has_data = true;
+    } else if (key == "b64data") {
+      p->has_b64data = true;
+    }
+    // skip_history, tags, idempotency_key, delta: accepted and ignored until history (issue 3).
+  }
+  if (!p->has_data) {
+    if (p->has_b64data) {
+      return Status::Error(error::kBadRequest, "b64data cannot reach JSON clients: send data as JSON");
+    }
+    return Status::Error(error::kBadRequest, "data required");
+  }
+  return Status::Ok();
+}
+
+Status Publish(Context& ctx, std::string_view params, std::string* result) {
+  PublishParams p;
+  if (Status s = ParsePublishParams(params, false, &p); s.error) return s;
+  if (Status s = CheckChannel(ctx, p.channel); s.error) return s;
+  engine::Publication pub;
+  pub.channel = p.channel;
+  pub.data = p.data;
+  engine::PublishResult r = ctx.broker->Publish(pub);
+  if (!r.ok) return Status::Error(error::kInternal);
+  *result += "{}";
+  return Status::Ok();
+}
+
+void AppendError(std::string* out, const Status& s) {
+  *out += "{\"code\":";
+  json::AppendUint(*out, s.error->code);
+  *out += ",\"message\":";
+  json::AppendString(*out, s.message.empty() ? s.error->message : s.message);
+  *out += '}';
+}
+
+Status Broadcast(Context& ctx, std::string_view params, std::string* result) {
+  PublishParams p;
+  if (Status s = ParsePublishParams(params, true, &p); s.error) return s;
+  if (p.channels.empty()) return Status::Error(error::kBadRequest, "channels required");
+  *result += "{\"responses\":[";
+  for (size_t i = 0; i < p.channels.size(); ++i) {
+    if (i > 0) *result += ',';
+    Status s = CheckChannel(ctx, p.channels[i]);
+    if (!s.error) {
+      engine::Publication pub;
+      pub.channel = p.channels[i];
+      pub.data = p.data;
+      if (!ctx.broker->Publish(pub).ok) s = Status::Error(error::kInternal);
+    }
+    if (s.error) {
+      *result += "{\"error\":";
+      AppendError(result, s);
+      *result += '}';
+    } else {
+      *result += "{\"result\":{}}";
+    }
+  }
+  *result += "]}";
+  return Status::Ok();
+}
+
+using Handler = Status (*)(Context&, std::string_view, std::string*);
+struct Route {
+  std::string_view name;
+  Handler handler;
+};
+
+// One line per method. Methods of the channel-model issue (presence, history, channels, info,
+// subscribe, unsubscribe, disconnect, refresh, history_remove) are added here as they land.
+constexpr Route kRoutes[] = {
+    {"publish", Publish},
+    {"broadcast", Broadcast},
+};
+
+// Legacy integer method numbers (spec §7.1).
+constexpr std::string_view kLegacyNames[] = {"publish", "broadcast", "unsubscribe", "disconnect",
+                                             "presence", "presence_stats", "history", "history_remove",
+                                             "channels", "info", "rpc", "subscribe", "refresh"};
+
+bool KeyMatches(const config::Config& cfg, const http::Request& req) {
+  std::string_view given;
+  std::optional<std::string> from_query;
+  if (req.Has("X-API-Key")) {
+    given = req.Find("X-API-Key");
+  } else if (std::string_view auth = req.Find("Authorization"); !auth.empty()) {
+    size_t sp = auth.find(' ');
+    if (sp == std::string_view::npos || !http::EqualsIgnoreCase(auth.substr(0, sp), "apikey")) return false;
+    given = auth.substr(sp + 1);
+    while (!given.empty() && given.front() == ' ') given.remove_prefix(1);
+  } else if ((from_query = http::QueryParam(req.query, "api_key"))) {
+    given = *from_query;
+  }
+  const std::string& key = cfg.api_key;
+  if (key.empty() || given.size() != key.size()) return false;
+  return CRYPTO_memcmp(given.data(), key.data(), key.size()) == 0;
+}
+
+void JsonResponse(std::string* response, int status, std::string_view body, bool keep_alive) {
+  http::AppendResponse(*response, status, "application/json", body, keep_alive);
+}
+
+// Batch (v5+): {"commands":[{"publish":{...}},...]} -> {"replies":[{"publish":{...}}|{"error":..}]}.
+bool RunBatch(Context& ctx, std::string_view body, std::string* out, std::string* problem) {
+  std::string padded = Padded(body);
+  // Commands are copied out first: handlers reuse the thread's parser.
+  std::vector<std::pair<std::string, std::string>> commands;
+  {
+    simdjson::ondemand::document doc;
+    object obj;
+    if (!OpenParams(padded, &doc, &obj)) {
+      *problem = "body must be a JSON object with a \"commands\" array";
+      return false;
+    }
+    for (auto field : obj) {
+      std::string_view key;
+      if (field.unescaped_key().get(key) != simdjson::SUCCESS) break;
+      if (key != "commands") continue;
+      simdjson::ondemand::array arr;
+      if (field.value().get_array().get(arr) != simdjson::SUCCESS) {
+        *problem = "\"commands\" must be an array";
+        return false;
+      }
+      for (auto item : arr) {
+        object cmd;
+        if (item.get_object().get(cmd) != simdjson::SUCCESS) {
+          *problem = "each command must be an object like {\"publish\":{...}}";
+          return false;
+        }
+        for (auto f : cmd) {
+          std::string_view name, raw;
+          if (f.unescaped_key().get(name) != simdjson::SUCCESS || !ExtractRawJson(f.value(), &raw)) {
+            *problem = "malformed command in \"commands\"";
+            return false;
+          }
+          commands.emplace_back(std::string(name), std::string(raw));
+          break;  // one method per command
+        }
+      }
+    }
+  }
+  *out += "{\"replies\":[";
+  for (size_t i = 0; i < commands.size(); ++i) {
+    if (i > 0) *out += ',';
+    std::string params = Padded(commands[i].second);
+    std::string result;
+    Status s = CallMethod(ctx, commands[i].first, params, &result);
+    if (s.error) {
+      *out += "{\"error\":";
+      AppendError(out, s);
+      *out += '}';
+    } else {
+      *out += '{';
+      json::AppendString(*out, commands[i].first);
+      *out += ':';
+      *out += result;
+      *out += '}';
+    }
+  }
+  *out += "]}";
+  return true;
+}
+
+// Legacy /api body: one {"method":..,"params":..,"id"?:..} per line.
+struct LegacyCommand {
+  std::string method;
+  std::string params;
+  std::string id_raw;  // echoed as-is when present
+};
+
+bool ParseLegacy(std::string_view body, std::vector<LegacyCommand>* out, std::string* problem) {
+  size_t line_no = 0;
+  while (!body.empty()) {
+    size_t nl = body.find('\n');
+    std::string_view line = body.substr(0, nl);
+    body = nl == std::string_view::npos ? std::string_view() : body.substr(nl + 1);
+    ++line_no;
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);
+    if (line.empty()) continue;
+    std::string padded = Padded(line);
+    {
+      // Full validation first: On-Demand would not notice garbage after the object.
+      thread_local simdjson::dom::parser validator;
+      simdjson::dom::element root;
+      if (validator.parse(padded.data(), padded.size(), true).get(root) != simdjson::SUCCESS) {
+        *problem = "command " + std::to_string(line_no) + " is not valid JSON";
+        return false;
+      }
+    }
+    simdjson::ondemand::document doc;
+    object obj;
+    if (!OpenParams(padded, &doc, &obj)) {
+      *problem = "command " + std::to_string(line_no) + " is not a JSON object";
+      return false;
+    }
+    LegacyCommand cmd;
+    bool has_method = false;
+    for (auto field : obj) {
+      std::string_view key;
+      if (field.unescaped_key().get(key) != simdjson::SUCCESS) {
+        *problem = "command " + std::to_string(line_no) + " is not valid JSON";
+        return false;
+      }
+      value v = field.value();
+      if (key == "method") {
+        simdjson::ondemand::json_type t;
+        if (v.type().get(t) != simdjson::SUCCESS) break;
+        if (t == simdjson::ondemand::json_type::string) {
+          std::string_view s;
+          if (v.get_string().get(s) != simdjson::SUCCESS) break;
+          cmd.method.assign(s);
+          for (char& c : cmd.method) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+          has_method = true;
+        } else if (t == simdjson::ondemand::json_type::number) {
+          uint64_t n;
+          if (v.get_uint64().get(n) != simdjson::SUCCESS) {
+            *problem = "command " + std::to_string(line_no) + ": method must be a name or a number";
+            return false;
+          }
+          cmd.method = n < std::size(kLegacyNames) ? std::string(kLegacyNames[n]) : "#" + std::to_string(n);
+          has_method = true;
+        }
+      } else if (key == "params") {
+        std::string_view raw;
+        if (!ExtractRawJson(v, &raw)) {
+          *problem = "command " + std::to_string(line_no) + ": params is not valid JSON";
+          return false;
+        }
+        cmd.params.assign(raw);
+      } else if (key == "id") {
+        std::string_view raw;
+        if (!ExtractRawJson(v, &raw)) {
+          *problem = "command " + std::to_string(line_no) + ": id is not valid JSON";
+          return false;
+        }
+        cmd.id_raw.assign(raw);
+      }
+    }
+    if (!has_method) {
+      // Centrifugo v3 treated a missing method as 0 (publish); keep that for old clients.
+      cmd.method = "publish";
+    }
+    out->push_back(std::move(cmd));
+  }
+  if (out->empty()) {
+    *problem = "empty request body: send one JSON command per line";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Status CallMethod(Context& ctx, std::string_view name, std::string_view params, std::string* result) {
+  for (const Route& r : kRoutes) {
+    if (r.name == name) return r.handler(ctx, params, result);
+  }
+  return Status::Error(error::kMethodNotFound);
+}
+
+void HandleHttp(Context& ctx, const http::Request& req, std::string_view body, bool keep_alive,
+                std::string* response) {
+  if (req.method != "POST") {
+    std::string out;
+    http::AppendResponse(out, 405, "application/json",
+                         "{\"error\":\"method not allowed: the API takes POST requests\"}", keep_alive,
+                         "Allow: POST\r\n");
+    *response += out;
+    return;
+  }
+  const config::Config& cfg = *ctx.config;
+  if (!cfg.api_insecure && !KeyMatches(cfg, req)) {
+    const char* msg = cfg.api_key.empty()
+        ? "{\"error\":\"unauthorized: no api_key is configured on the server (set api_key, or api_insecure for development)\"}"
+        : "{\"error\":\"unauthorized: send the API key in an X-API-Key header or as Authorization: apikey <key>\"}";
+    JsonResponse(response, 401, msg, keep_alive);
+    return;
+  }
+  std::string_view path = req.path;
+  while (path.size() > 4 && path.back() == '/') path.remove_suffix(1);
+  std::string out;
+  if (path == "/api") {
+    std::vector<LegacyCommand> commands;
+    std::string problem;
+    if (!ParseLegacy(body, &commands, &problem)) {
+      http::AppendJsonError(*response, 400, problem, keep_alive);
+      return;
+    }
+    for (size_t i = 0; i < commands.size(); ++i) {
+      if (i > 0) out += '\n';
+      std::string params = Padded(commands[i].params);
+      std::string result;
+      Status s = CallMethod(ctx, commands[i].method, params, &result);
+      out += '{';
+      if (!commands[i].id_raw.empty()) {
+        out += "\"id\":";
+        out += commands[i].id_raw;
+        out += ',';
+      }
+      if (s.error) {
+        out += "\"error\":";
+        AppendError(&out, s);
+      } else {
+        out += "\"result\":";
+        out += result;
+      }
+      out += '}';
+    }
+    JsonResponse(response, 200, out, keep_alive);
+    return;
+  }
+  std::string_view method = path.substr(5);  // after "/api/"
+  if (method == "batch") {
+    std::string problem;
+    if (!RunBatch(ctx, body, &out, &problem)) {
+      http::AppendJsonError(*response, 400, problem, keep_alive);
+      return;
+    }
+    JsonResponse(response, 200, out, keep_alive);
+    return;
+  }
+  std::string params = Padded(body);
+  {
+    // Malformed JSON is a transport-level error (HTTP 400), not a method error.
+    std::string_view probe = body.empty() ? std::string_view("{}") : std::string_view(params);
+    thread_local simdjson::dom::parser validator;
+    simdjson::dom::element root;
+    if (validator.parse(probe.data(), probe.size(), true).get(root) != simdjson::SUCCESS) {
+      http::AppendJsonError(*response, 400, "request body is not valid JSON", keep_alive);
+      return;
+    }
+    if (!root.is_object()) {
+      http::AppendJsonError(*response, 400, "request body must be a JSON object of the method's params",
+                            keep_alive);
+      return;
+    }
+  }
+  std::string result;
+  Status s = CallMethod(ctx, method, params, &result);
+  if (s.error && s.error->code == error::kMethodNotFound.code) {
+    out = "{\"error\":";
+    AppendError(&out, s);
+    out += '}';
+    JsonResponse(response, 404, out, keep_alive);
+    return;
+  }
+  if (s.error) {
+    out = "{\"error\":";
+    AppendError(&out, s);
+    out += '}';
+  } else {
+    out = "{\"result\":";
+    out += result;
+    out += '}';
+  }
+  JsonResponse(response, 200, out, keep_alive);
+}
+
+}  // namespace instant::api

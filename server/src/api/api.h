@@ -1,0 +1,67 @@
+#pragma once
+// The server HTTP API (spec §7): the legacy `POST /api` (newline-delimited {"method","params"}
+// commands, one reply line each, in order) and the per-method `POST /api/<method>`.
+//
+// Routing: a method name maps to one small handler `Handler(Context&, params, result)` in
+// methods.cc. A handler parses its params object, does its work and either appends its result
+// object to `result` or returns an error code; the envelopes ({"result":..}, {"error":..}, legacy
+// lines, batch replies) are written here once for every method.
+//
+// Threading: called on the loop that owns the HTTP connection; handlers use only thread-safe
+// services (broker, counters) or post to other loops.
+
+#include <string>
+#include <string_view>
+
+#include "protocol/codes.h"
+
+namespace instant::config {
+struct Config;
+}
+namespace instant::engine {
+class Broker;
+}
+namespace instant::http {
+struct Request;
+}
+namespace instant::client {
+struct NodeCounters;
+}
+
+namespace instant::api {
+
+struct NodeInfo {
+  std::string_view uid, name, version;
+  int64_t started_unix = 0;
+};
+
+struct Context {
+  const config::Config* config = nullptr;
+  engine::Broker* broker = nullptr;
+  client::NodeCounters* counters = nullptr;
+  const NodeInfo* node = nullptr;
+  int64_t now_unix = 0;
+  // Node-wide counts gathered from every loop (API `info`); may be nullptr.
+  size_t (*count_channels)(void* arg) = nullptr;
+  void* count_arg = nullptr;
+};
+
+// Outcome of one method call: ok (result appended) or a protocol error.
+struct Status {
+  const protocol::ErrorCode* error = nullptr;  // nullptr = ok
+  std::string_view message;                     // optional detail replacing error->message
+  static Status Ok() { return {}; }
+  static Status Error(const protocol::ErrorCode& e, std::string_view detail = {}) { return {&e, detail}; }
+};
+
+// Runs method `name` with `params` (a JSON object, or empty for none) and appends the method's
+// result object to *result on success. Unknown method -> 104. `params` must be followed by 64
+// readable bytes (simdjson padding).
+Status CallMethod(Context& ctx, std::string_view name, std::string_view params, std::string* result);
+
+// Handles a complete HTTP request to the API prefix and appends the whole HTTP response.
+// `body` is the decoded request body.
+void HandleHttp(Context& ctx, const http::Request& req, std::string_view body, bool keep_alive,
+                std::string* response);
+
+}  // namespace instant::api

@@ -1,0 +1,38 @@
+#include "api/json_params.h"
+
+namespace instant::api {
+
+bool ExtractRawJson(simdjson::ondemand::value value, std::string_view* out) {
+  simdjson::ondemand::json_type type;
+  if (value.type().get(type) != simdjson::SUCCESS) return false;
+  std::string_view raw;
+  switch (type) {
+    case simdjson::ondemand::json_type::object: {
+      simdjson::ondemand::object obj;
+      if (value.get_object().get(obj) != simdjson::SUCCESS || obj.raw_json().get(raw) != simdjson::SUCCESS) {
+        return false;
+      }
+      break;
+    }
+    case simdjson::ondemand::json_type::array: {
+      simdjson::ondemand::array arr;
+      if (value.get_array().get(arr) != simdjson::SUCCESS || arr.raw_json().get(raw) != simdjson::SUCCESS) {
+        return false;
+      }
+      break;
+    }
+    default:
+      raw = value.raw_json_token();
+      break;
+  }
+  while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\r' || raw.back() == '\t')) {
+    raw.remove_suffix(1);
+  }
+  thread_local simdjson::dom::parser validator;
+  simdjson::dom::element ignored;
+  if (validator.parse(raw.data(), raw.size(), true).get(ignored) != simdjson::SUCCESS) return false;
+  *out = raw;
+  return true;
+}
+
+}  // namespace instant::api

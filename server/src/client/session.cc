@@ -1,0 +1,546 @@
+#include "client/session.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "auth/claims.h"
+#include "auth/verifier.h"
+#include "base/json_writer.h"
+#include "base/log.h"
+#include "client/services.h"
+#include "config/config.h"
+#include "engine/broker.h"
+#include "hub/channel_rules.h"
+#include "net/loop.h"
+#include "protocol/command.h"
+#include "protocol/decoder.h"
+#include "protocol/encoder.h"
+
+namespace instant::client {
+
+using protocol::Method;
+namespace error = protocol::error;
+namespace disconnect = protocol::disconnect;
+
+namespace {
+
+uint32_t TtlSeconds(int64_t expires_at, int64_t now) {
+  return expires_at > now ? static_cast<uint32_t>(std::min<int64_t>(expires_at - now, UINT32_MAX)) : 0;
+}
+
+// Session expiry from token claims: expire_at (0 = never) overrides exp (spec §4.3).
+template <typename Claims>
+int64_t ExpiryOf(const Claims& c) {
+  if (c.expire_at.has_value()) return *c.expire_at;
+  return c.exp.value_or(0);
+}
+
+}  // namespace
+
+Session::Session(LoopServices* services, net::Conn* conn)
+    : hub::Subscriber(conn, false), services_(services) {
+  std::memset(client_id_, 0, sizeof(client_id_));
+  created_ms_ = services_->loop->now_ms();
+}
+
+Session::~Session() { OnTransportClosed(); }
+
+void Session::OnTransportClosed() {
+  if (released_) return;
+  released_ = true;
+  if (state_ == State::kConnected) {
+    services_->counters->clients.fetch_sub(1, std::memory_order_relaxed);
+    if (v1()) services_->counters->v1_clients.fetch_sub(1, std::memory_order_relaxed);
+    if (services_->config->client_user_connection_limit > 0 && !user_.empty()) {
+      services_->users->Remove(user_);
+    }
+  }
+  services_->hub->RemoveAll(this);
+  state_ = State::kClosed;
+}
+
+void Session::Disconnect(const protocol::Disconnect& d) {
+  if (state_ == State::kClosed) return;
+  protocol::Version v = version();
+  OnTransportClosed();
+  CloseTransport(d.code, protocol::CloseReason(v, d));
+}
+
+void Session::OnMessage(std::string_view message) {
+  if (state_ == State::kClosed) return;
+  services_->counters->messages_received.fetch_add(1, std::memory_order_relaxed);
+  if (!version_known_) {
+    SetVersion(protocol::CommandDecoder::Sniff(message));
+  }
+  protocol::CommandDecoder& decoder = *services_->decoder;
+  decoder.Reset(message, version());
+  protocol::Command cmd;
+  while (true) {
+    protocol::DecodeStatus status = decoder.Next(&cmd);
+    if (status == protocol::DecodeStatus::kEnd) break;
+    if (status == protocol::DecodeStatus::kError) {
+      log::Debug("client {}: bad command: {}", client_id(), decoder.error());
+      Flush();
+      Disconnect(disconnect::kBadRequest);
+      return;
+    }
+    if (!HandleCommand(cmd)) return;
+    cmd = protocol::Command{};
+  }
+  Flush();
+}
+
+void Session::Flush() {
+  std::string& out = services_->replies;
+  if (out.empty() || state_ == State::kClosed) {
+    out.clear();
+    return;
+  }
+  services_->counters->messages_sent.fetch_add(1, std::memory_order_relaxed);
+  SendLines(out);
+  out.clear();
+}
+
+void Session::ReplyError(uint32_t id, const protocol::ErrorCode& e) {
+  std::string& out = services_->replies;
+  if (!out.empty()) out += '\n';
+  protocol::AppendErrorReply(out, version(), id, e);
+}
+
+void Session::ReplyEmpty(uint32_t id, const protocol::Command& cmd) {
+  std::string& out = services_->replies;
+  if (!out.empty()) out += '\n';
+  protocol::AppendEmptyReply(out, version(), id, cmd.method);
+}
+
+bool Session::HandleCommand(const protocol::Command& cmd) {
+  if (state_ == State::kNew) {
+    if (cmd.method != Method::kConnect) {
+      Disconnect(disconnect::kBadRequest);  // anything before connect (spec §2.1)
+      return false;
+    }
+    return HandleConnect(cmd);
+  }
+  if (cmd.id == 0 && cmd.method != Method::kPong && cmd.method != Method::kSend) {
+    Disconnect(disconnect::kBadRequest);
+    return false;
+  }
+  switch (cmd.method) {
+    case Method::kConnect:
+      Disconnect(disconnect::kBadRequest);  // a second connect
+      return false;
+    case Method::kPong:
+      pong_pending_ = false;  // a pong without an outstanding ping is tolerated
+      return true;
+    case Method::kSubscribe:
+      return HandleSubscribe(cmd);
+    case Method::kUnsubscribe:
+      return HandleUnsubscribe(cmd);
+    case Method::kPublish:
+      return HandlePublish(cmd);
+    case Method::kRefresh:
+      return HandleRefresh(cmd);
+    case Method::kSubRefresh:
+      return HandleSubRefresh(cmd);
+    case Method::kPing:
+      ReplyEmpty(cmd.id, cmd);
+      return true;
+    case Method::kSend:
+      return true;  // no application message handler: accepted and dropped (Centrifugo closes 3508)
+    case Method::kPresence:
+    case Method::kPresenceStats:
+    case Method::kHistory: {
+      if (cmd.channel.empty()) {
+        Disconnect(disconnect::kBadRequest);
+        return false;
+      }
+      const config::ChannelOptions* opts = nullptr;
+      switch (hub::ResolveChannel(*services_->config, cmd.channel, &opts)) {
+        case hub::ChannelStatus::kBadName: ReplyError(cmd.id, error::kBadRequest); return true;
+        case hub::ChannelStatus::kUnknownNamespace: ReplyError(cmd.id, error::kUnknownChannel); return true;
+        case hub::ChannelStatus::kOk: break;
+      }
+      // TODO(issue 3): presence and history stores. Until then the features are not available.
+      ReplyError(cmd.id, error::kNotAvailable);
+      return true;
+    }
+    case Method::kRpc:
+      ReplyError(cmd.id, error::kNotAvailable);  // no RPC proxy configured
+      return true;
+  }
+  return true;
+}
+
+bool Session::HandleConnect(const protocol::Command& cmd) {
+  const config::Config& cfg = *services_->config;
+  const int64_t now = services_->loop->unix_now();
+  auth::ConnectionClaims claims;
+  if (!cmd.token.empty()) {
+    if (services_->verifier == nullptr) {
+      log::Info("connect with a token but no token key is configured (token_hmac_secret_key...)");
+      Disconnect(disconnect::kInvalidToken);
+      return false;
+    }
+    switch (services_->verifier->VerifyConnection(cmd.token, now, &claims)) {
+      case auth::TokenStatus::kInvalid:
+        Disconnect(disconnect::kInvalidToken);
+        return false;
+      case auth::TokenStatus::kExpired:
+        ReplyError(cmd.id, error::kTokenExpired);  // the SDK fetches a new token and reconnects
+        return true;
+      case auth::TokenStatus::kOk:
+        break;
+    }
+    int64_t expiry = ExpiryOf(claims);
+    if (expiry != 0 && expiry <= now) {
+      ReplyError(cmd.id, error::kExpired);
+      return true;
+    }
+    expires_at_ = expiry;
+  } else if (!cfg.allow_anonymous_connect_without_token && !cfg.client_insecure) {
+    Disconnect(disconnect::kBadRequest);  // "client credentials not found"
+    return false;
+  }
+  // Server-side subscriptions from the token: every channel must resolve (102 otherwise).
+  for (const std::string& ch : claims.channels) {
+    const config::ChannelOptions* opts = nullptr;
+    hub::ChannelStatus st = hub::ResolveChannel(cfg, ch, &opts);
+    if (st != hub::ChannelStatus::kOk) {
+      ReplyError(cmd.id, st == hub::ChannelStatus::kUnknownNamespace ? error::kUnknownChannel : error::kBadRequest);
+      return true;
+    }
+  }
+  if (static_cast<int>(claims.channels.size()) > cfg.client_channel_limit) {
+    Disconnect(disconnect::kChannelLimit);
+    return false;
+  }
+  user_ = std::move(claims.user);
+  conn_info_ = std::move(claims.info);
+  if (cfg.client_user_connection_limit > 0 && !user_.empty() &&
+      !services_->users->TryAdd(user_, cfg.client_user_connection_limit)) {
+    Disconnect(disconnect::kConnectionLimit);
+    return false;
+  }
+  services_->random.UuidV4(client_id_);
+  state_ = State::kConnected;
+  services_->counters->clients.fetch_add(1, std::memory_order_relaxed);
+  if (v1()) services_->counters->v1_clients.fetch_add(1, std::memory_order_relaxed);
+
+  std::string subs_raw;
+  if (!claims.channels.empty()) {
+    subs_raw += '{';
+    bool first = true;
+    for (const std::string& ch : claims.channels) {
+      if (!first) subs_raw += ',';
+      first = false;
+      json::AppendString(subs_raw, ch);
+      subs_raw += ':';
+      protocol::AppendSubscribeResultObject(subs_raw, protocol::SubscribeResult{});
+    }
+    subs_raw += '}';
+  }
+  protocol::ConnectResult result;
+  result.client = client_id();
+  result.version = services_->version;
+  result.expires = expires_at_ != 0;
+  result.ttl = TtlSeconds(expires_at_, now);
+  if (!v1()) {
+    result.ping = static_cast<uint32_t>(cfg.ping_interval.count() / 1000);
+    result.pong = cfg.ping_interval.count() > 0 && cfg.pong_timeout.count() > 0;
+  }
+  result.subs_raw = subs_raw;
+  std::string& out = services_->replies;
+  if (!out.empty()) out += '\n';
+  protocol::AppendConnectReply(out, version(), cmd.id, result);
+  // The reply must reach the client before any publication of its server-side channels.
+  Flush();
+  for (const std::string& ch : claims.channels) {
+    if (services_->hub->Find(this, ch) < 0) services_->hub->Add(this, ch, true, 0);
+  }
+  SchedulePing(true);
+  return true;
+}
+
+bool Session::HandleSubscribe(const protocol::Command& cmd) {
+  const config::Config& cfg = *services_->config;
+  if (cmd.channel.empty()) {
+    Disconnect(disconnect::kBadRequest);
+    return false;
+  }
+  const config::ChannelOptions* opts = nullptr;
+  switch (hub::ResolveChannel(cfg, cmd.channel, &opts)) {
+    case hub::ChannelStatus::kBadName: ReplyError(cmd.id, error::kBadRequest); return true;
+    case hub::ChannelStatus::kUnknownNamespace: ReplyError(cmd.id, error::kUnknownChannel); return true;
+    case hub::ChannelStatus::kOk: break;
+  }
+  if (services_->hub->Find(this, cmd.channel) >= 0) {
+    ReplyError(cmd.id, error::kAlreadySubscribed);
+    return true;
+  }
+  if (static_cast<int>(subs().size()) >= cfg.client_channel_limit) {
+    ReplyError(cmd.id, error::kLimitExceeded);
+    return true;
+  }
+  const int64_t now = services_->loop->unix_now();
+  int64_t expires_at = 0;
+  auth::SubscriptionClaims claims;
+  bool allowed = false;
+  if (!cmd.token.empty()) {
+    if (services_->verifier == nullptr) {
+      Disconnect(disconnect::kInvalidToken);
+      return false;
+    }
+    switch (services_->verifier->VerifySubscription(cmd.token, now, &claims)) {
+      case auth::TokenStatus::kInvalid:
+        Disconnect(disconnect::kInvalidToken);
+        return false;
+      case auth::TokenStatus::kExpired:
+        ReplyError(cmd.id, error::kTokenExpired);
+        return true;
+      case auth::TokenStatus::kOk:
+        break;
+    }
+    // A token for another channel, user or client is not a permission error but a forged or
+    // misused token (Centrifugo v4+: 3500).
+    if (claims.channel != cmd.channel || claims.user != user_ ||
+        (!claims.client.empty() && claims.client != client_id())) {
+      Disconnect(disconnect::kInvalidToken);
+      return false;
+    }
+    expires_at = ExpiryOf(claims);
+    if (expires_at != 0 && expires_at <= now) {
+      ReplyError(cmd.id, error::kExpired);
+      return true;
+    }
+    allowed = true;
+  } else if (hub::IsPrivateChannel(cfg, cmd.channel)) {
+    allowed = false;  // private channels always need a subscription token
+  } else if (opts->allow_user_limited_channels && hub::UserInLimitedChannel(cfg, cmd.channel, user_)) {
+    allowed = true;
+  } else if (opts->allow_subscribe_for_client && (!user_.empty() || opts->allow_subscribe_for_anonymous)) {
+    allowed = true;
+  } else if (cfg.client_insecure) {
+    allowed = true;
+  }
+  if (!allowed) {
+    ReplyError(cmd.id, error::kPermissionDenied);
+    return true;
+  }
+  protocol::SubscribeResult result;
+  result.expires = expires_at != 0;
+  result.ttl = TtlSeconds(expires_at, now);
+  result.data = claims.data;
+  std::string& out = services_->replies;
+  if (!out.empty()) out += '\n';
+  protocol::AppendSubscribeReply(out, version(), cmd.id, result);
+  // Reply first, then join the channel: publications for it can only follow the reply.
+  Flush();
+  services_->hub->Add(this, cmd.channel, false, expires_at);
+  return true;
+}
+
+bool Session::HandleUnsubscribe(const protocol::Command& cmd) {
+  if (cmd.channel.empty()) {
+    Disconnect(disconnect::kBadRequest);
+    return false;
+  }
+  int index = services_->hub->Find(this, cmd.channel);
+  if (index >= 0) services_->hub->Remove(this, static_cast<size_t>(index));
+  ReplyEmpty(cmd.id, cmd);
+  return true;
+}
+
+bool Session::HandlePublish(const protocol::Command& cmd) {
+  const config::Config& cfg = *services_->config;
+  if (cmd.channel.empty()) {
+    Disconnect(disconnect::kBadRequest);
+    return false;
+  }
+  const config::ChannelOptions* opts = nullptr;
+  switch (hub::ResolveChannel(cfg, cmd.channel, &opts)) {
+    case hub::ChannelStatus::kBadName: ReplyError(cmd.id, error::kBadRequest); return true;
+    case hub::ChannelStatus::kUnknownNamespace: ReplyError(cmd.id, error::kUnknownChannel); return true;
+    case hub::ChannelStatus::kOk: break;
+  }
+  if (!cmd.has_data) {
+    ReplyError(cmd.id, error::kBadRequest);
+    return true;
+  }
+  const bool anonymous_ok = !user_.empty() || opts->allow_publish_for_anonymous;
+  bool allowed = cfg.client_insecure || (opts->allow_publish_for_client && anonymous_ok) ||
+                 (opts->allow_publish_for_subscriber && anonymous_ok &&
+                  services_->hub->Find(this, cmd.channel) >= 0);
+  if (!allowed) {
+    ReplyError(cmd.id, error::kPermissionDenied);
+    return true;
+  }
+  engine::Publication pub;
+  pub.channel = cmd.channel;
+  pub.data = cmd.data;
+  pub.has_info = true;
+  pub.user = user_;
+  pub.client = client_id();
+  pub.conn_info = conn_info_;
+  engine::PublishResult r = services_->broker->Publish(pub);
+  if (!r.ok) {
+    ReplyError(cmd.id, error::kInternal);
+    return true;
+  }
+  ReplyEmpty(cmd.id, cmd);
+  return true;
+}
+
+bool Session::HandleRefresh(const protocol::Command& cmd) {
+  if (cmd.token.empty() || services_->verifier == nullptr) {
+    Disconnect(cmd.token.empty() ? disconnect::kBadRequest : disconnect::kInvalidToken);
+    return false;
+  }
+  const int64_t now = services_->loop->unix_now();
+  auth::ConnectionClaims claims;
+  switch (services_->verifier->VerifyConnection(cmd.token, now, &claims)) {
+    case auth::TokenStatus::kInvalid:
+      Disconnect(disconnect::kInvalidToken);
+      return false;
+    case auth::TokenStatus::kExpired:
+      Disconnect(disconnect::kExpired);
+      return false;
+    case auth::TokenStatus::kOk:
+      break;
+  }
+  if (claims.user != user_) {
+    Disconnect(disconnect::kInvalidToken);
+    return false;
+  }
+  int64_t expiry = ExpiryOf(claims);
+  if (expiry != 0 && expiry <= now) {
+    Disconnect(disconnect::kExpired);
+    return false;
+  }
+  expires_at_ = expiry;
+  if (!claims.info.empty()) conn_info_ = std::move(claims.info);
+  protocol::RefreshResult result;
+  result.client = client_id();  // JS 5.x copies it into its state (spec §2.10)
+  result.version = services_->version;
+  result.expires = expires_at_ != 0;
+  result.ttl = TtlSeconds(expires_at_, now);
+  std::string& out = services_->replies;
+  if (!out.empty()) out += '\n';
+  protocol::AppendRefreshReply(out, version(), cmd.id, Method::kRefresh, result);
+  return true;
+}
+
+bool Session::HandleSubRefresh(const protocol::Command& cmd) {
+  if (cmd.channel.empty()) {
+    Disconnect(disconnect::kBadRequest);
+    return false;
+  }
+  int index = services_->hub->Find(this, cmd.channel);
+  if (index < 0) {
+    ReplyError(cmd.id, error::kPermissionDenied);
+    return true;
+  }
+  if (cmd.token.empty()) {
+    ReplyError(cmd.id, error::kBadRequest);
+    return true;
+  }
+  if (services_->verifier == nullptr) {
+    Disconnect(disconnect::kInvalidToken);
+    return false;
+  }
+  const int64_t now = services_->loop->unix_now();
+  auth::SubscriptionClaims claims;
+  switch (services_->verifier->VerifySubscription(cmd.token, now, &claims)) {
+    case auth::TokenStatus::kInvalid:
+      Disconnect(disconnect::kInvalidToken);
+      return false;
+    case auth::TokenStatus::kExpired:
+      Disconnect(disconnect::kSubExpired);
+      return false;
+    case auth::TokenStatus::kOk:
+      break;
+  }
+  if (claims.channel != cmd.channel || claims.user != user_ ||
+      (!claims.client.empty() && claims.client != client_id())) {
+    Disconnect(disconnect::kInvalidToken);
+    return false;
+  }
+  int64_t expiry = ExpiryOf(claims);
+  if (expiry != 0 && expiry <= now) {
+    ReplyError(cmd.id, error::kExpired);
+    return true;
+  }
+  mutable_subs()[static_cast<size_t>(index)].expires_at = expiry;
+  protocol::RefreshResult result;
+  result.expires = expiry != 0;
+  result.ttl = TtlSeconds(expiry, now);
+  std::string& out = services_->replies;
+  if (!out.empty()) out += '\n';
+  protocol::AppendRefreshReply(out, version(), cmd.id, Method::kSubRefresh, result);
+  return true;
+}
+
+void Session::SchedulePing(bool first) {
+  const int64_t interval = services_->config->ping_interval.count();
+  if (interval <= 0) {
+    next_ping_ms_ = INT64_MAX;
+    return;
+  }
+  int64_t delay = interval;
+  if (first) {
+    // First ping at a random point in [interval/2, interval) spreads pings of a reconnect storm.
+    delay = interval / 2 + static_cast<int64_t>(services_->random.U64() % static_cast<uint64_t>(interval / 2 + 1));
+  }
+  next_ping_ms_ = services_->loop->now_ms() + delay;
+}
+
+void Session::OnTick() {
+  const config::Config& cfg = *services_->config;
+  const int64_t now_ms = services_->loop->now_ms();
+  if (state_ == State::kNew) {
+    if (now_ms - created_ms_ >= cfg.client_stale_close_delay.count()) Disconnect(disconnect::kStale);
+    return;
+  }
+  if (state_ != State::kConnected) return;
+  if (pong_pending_ && now_ms >= pong_deadline_ms_) {
+    Disconnect(disconnect::kNoPong);
+    return;
+  }
+  if (now_ms >= next_ping_ms_) {
+    if (v1()) {
+      SendTransportPing();  // JS 2.x answers WebSocket pings; it also pings us with method 7
+    } else {
+      SendLines("{}");
+      if (cfg.pong_timeout.count() > 0) {
+        pong_pending_ = true;
+        pong_deadline_ms_ = now_ms + cfg.pong_timeout.count();
+      }
+    }
+    SchedulePing(false);
+  }
+  const int64_t now = services_->loop->unix_now();
+  if (expires_at_ != 0 && now >= expires_at_ + cfg.client_expired_close_delay.count() / 1000) {
+    Disconnect(disconnect::kExpired);
+    return;
+  }
+  // Subscriptions whose token expired and was not refreshed in time.
+  auto& list = mutable_subs();
+  for (size_t i = 0; i < list.size();) {
+    const hub::Subscription& s = list[i];
+    if (s.expires_at == 0 || now < s.expires_at + cfg.client_expired_sub_close_delay.count() / 1000) {
+      ++i;
+      continue;
+    }
+    if (s.server_side) {
+      Disconnect(disconnect::kSubExpired);
+      return;
+    }
+    std::string& out = services_->replies;
+    out.clear();
+    protocol::AppendUnsubscribePush(out, version(), s.channel->name, protocol::unsubscribe_code::kExpired,
+                                    "subscription expired");
+    services_->hub->Remove(this, i);  // swap-remove: index i now holds another subscription
+    Flush();
+  }
+}
+
+}  // namespace instant::client

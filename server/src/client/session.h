@@ -1,0 +1,93 @@
+#pragma once
+// Session: one client's Centrifugo protocol state machine (spec §2 v2, §3 v1), independent of the
+// transport. It receives whole text messages, decodes their commands in order, checks tokens and
+// permissions, subscribes through the loop's hub, publishes through the broker, and answers with
+// reply lines. All replies produced while handling one message leave in ONE transport frame
+// (lines joined by '\n', spec §1.4).
+//
+// Threading: a session lives on one loop; every method runs on that loop's thread.
+// Lifetime: owned by its transport (node::Connection), which calls OnTransportClosed() exactly
+// once before destroying it; from then on it is out of every hub channel.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "hub/hub.h"
+#include "protocol/codes.h"
+
+namespace instant::protocol {
+struct Command;
+}
+
+namespace instant::client {
+
+struct LoopServices;
+
+class Session : public hub::Subscriber {
+ public:
+  Session(LoopServices* services, net::Conn* conn);
+  virtual ~Session();
+
+  // A complete text message from the client.
+  void OnMessage(std::string_view message);
+  // Coarse timer (about once a second): stale connections, pings and pongs, token expiry.
+  void OnTick();
+  // The transport is gone: leave every channel, release counters. Idempotent.
+  void OnTransportClosed();
+
+  bool connected() const { return state_ == State::kConnected; }
+  std::string_view user() const { return user_; }
+  std::string_view client_id() const { return std::string_view(client_id_, sizeof(client_id_)); }
+  protocol::Version version() const { return v1() ? protocol::Version::kV1 : protocol::Version::kV2; }
+
+  // Fixes the protocol version from the upgrade URL (cf_protocol_version); otherwise it is
+  // sniffed from the first message (spec §1.5).
+  void SetVersion(protocol::Version v) {
+    set_v1(v == protocol::Version::kV1);
+    version_known_ = true;
+  }
+
+  // Server-initiated disconnect (API `disconnect`, shutdown, slow client...). Idempotent.
+  void Disconnect(const protocol::Disconnect& d);
+
+ protected:
+  // Transport hooks. SendLines gets one or more JSON lines joined by '\n' for ONE text frame.
+  virtual void SendLines(std::string_view lines) = 0;
+  // Sends the close frame for `code`/`reason` and closes the transport after flushing.
+  virtual void CloseTransport(uint16_t code, std::string_view reason) = 0;
+  // Protocol v1 keepalive: a WebSocket-level ping frame (spec §1.6).
+  virtual void SendTransportPing() = 0;
+
+ private:
+  enum class State : uint8_t { kNew, kConnected, kClosed };
+
+  // Each handler appends its reply (or nothing) to replies_. A false return means the session
+  // was disconnected and the rest of the message must be dropped.
+  bool HandleCommand(const protocol::Command& cmd);
+  bool HandleConnect(const protocol::Command& cmd);
+  bool HandleSubscribe(const protocol::Command& cmd);
+  bool HandleUnsubscribe(const protocol::Command& cmd);
+  bool HandlePublish(const protocol::Command& cmd);
+  bool HandleRefresh(const protocol::Command& cmd);
+  bool HandleSubRefresh(const protocol::Command& cmd);
+  void ReplyError(uint32_t id, const protocol::ErrorCode& e);
+  void ReplyEmpty(uint32_t id, const protocol::Command& cmd);
+  void Flush();
+  void SchedulePing(bool first);
+
+  LoopServices* services_;
+  State state_ = State::kNew;
+  bool pong_pending_ = false;
+  bool released_ = false;
+  bool version_known_ = false;
+  char client_id_[36];
+  int64_t created_ms_ = 0;
+  int64_t next_ping_ms_ = 0;
+  int64_t pong_deadline_ms_ = 0;
+  int64_t expires_at_ = 0;  // connection expiry, Unix seconds; 0 = never
+  std::string user_;
+  std::string conn_info_;   // raw JSON from the token's info claim
+};
+
+}  // namespace instant::client

@@ -1,0 +1,47 @@
+#pragma once
+// The broker carries publications to every node's subscribers (DESIGN.md decision 4). The memory
+// broker delivers within this process; the Redis broker (issue 7) will carry them between nodes
+// over Redis PUB/SUB and call the same local handler on every node.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace instant::engine {
+
+// A publication as it travels through the broker. Views are valid for the duration of the call.
+struct Publication {
+  std::string_view channel;
+  std::string_view data;  // validated raw JSON
+  // Publisher's ClientInfo when the publication came from a client `publish` command.
+  bool has_info = false;
+  std::string_view user, client, conn_info, chan_info;
+  uint64_t offset = 0;    // stream position when the channel keeps history (issue 3)
+  std::string_view epoch;
+};
+
+struct PublishResult {
+  bool ok = true;
+  uint64_t offset = 0;
+  std::string epoch;
+};
+
+// Receives publications that must be fanned out to this node's local subscribers. Called on the
+// publishing thread (memory broker) or on a broker thread (Redis); must be thread-safe.
+class LocalDelivery {
+ public:
+  virtual void DeliverLocal(const Publication& pub) = 0;
+
+ protected:
+  ~LocalDelivery() = default;
+};
+
+class Broker {
+ public:
+  virtual ~Broker() = default;
+  // Thread-safe. Publishes to every subscriber of pub.channel on every node.
+  virtual PublishResult Publish(const Publication& pub) = 0;
+  virtual std::string_view name() const = 0;
+};
+
+}  // namespace instant::engine

@@ -1,0 +1,18 @@
+#pragma once
+// A publication encoded once (DESIGN.md decision 2): the complete WebSocket frame bytes of its push,
+// per client protocol version, immutable after construction and shared by reference with every
+// loop and subscriber that delivers it.
+
+#include <memory>
+#include <string>
+
+namespace instant::hub {
+
+struct PubFrame {
+  std::string channel;
+  std::string v2;  // WebSocket text frame: {"push":{"channel":..,"pub":{..}}}
+  std::string v1;  // WebSocket text frame for protocol v1 clients; empty when none is connected
+};
+using PubFrameRef = std::shared_ptr<const PubFrame>;
+
+}  // namespace instant::hub

@@ -1,0 +1,83 @@
+#include "hub/hub.h"
+
+#include "net/conn.h"
+#include "net/loop.h"
+
+namespace instant::hub {
+
+int Hub::Find(const Subscriber* s, std::string_view channel) const {
+  const auto& subs = s->subs_;
+  for (size_t i = 0; i < subs.size(); ++i) {
+    if (subs[i].channel->name == channel) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+size_t Hub::Add(Subscriber* s, std::string_view channel, bool server_side, int64_t expires_at) {
+  auto it = channels_.find(channel);
+  Channel* ch;
+  if (it == channels_.end()) {
+    auto owned = std::make_unique<Channel>();
+    owned->name = std::string(channel);
+    ch = owned.get();
+    channels_.emplace(std::string_view(ch->name), std::move(owned));
+  } else {
+    ch = it->second.get();
+  }
+  size_t index = s->subs_.size();
+  s->subs_.push_back(Subscription{ch, static_cast<uint32_t>(ch->members.size()), server_side, expires_at});
+  ch->members.push_back(Member{s, static_cast<uint32_t>(index)});
+  ++num_subscriptions_;
+  return index;
+}
+
+void Hub::Remove(Subscriber* s, size_t index) {
+  auto& subs = s->subs_;
+  Subscription sub = subs[index];
+  Channel* ch = sub.channel;
+  // Channel side: move the last member into the hole and fix its back-index.
+  Member last = ch->members.back();
+  ch->members[sub.position] = last;
+  last.subscriber->subs_[last.index].position = sub.position;
+  ch->members.pop_back();
+  // Subscriber side: same for the subscriber's last subscription.
+  if (index + 1 != subs.size()) {
+    subs[index] = subs.back();
+    subs[index].channel->members[subs[index].position].index = static_cast<uint32_t>(index);
+  }
+  subs.pop_back();
+  --num_subscriptions_;
+  if (ch->members.empty()) channels_.erase(std::string_view(ch->name));
+}
+
+void Hub::RemoveAll(Subscriber* s) {
+  while (!s->subs_.empty()) Remove(s, s->subs_.size() - 1);
+  std::vector<Subscription>().swap(s->subs_);
+}
+
+size_t Hub::Deliver(const PubFrameRef& frame) {
+  auto it = channels_.find(std::string_view(frame->channel));
+  if (it == channels_.end()) return 0;
+  const auto& members = it->second->members;
+  loop_->HoldUntilFlushed(frame);
+  const char* v2 = frame->v2.data();
+  const uint32_t v2_size = static_cast<uint32_t>(frame->v2.size());
+  const char* v1 = frame->v1.data();
+  const uint32_t v1_size = static_cast<uint32_t>(frame->v1.size());
+  for (const Member& m : members) {
+    net::Conn* conn = m.subscriber->conn();
+    if (m.subscriber->v1()) {
+      if (v1_size != 0) conn->WriteShared(v1, v1_size);
+    } else {
+      conn->WriteShared(v2, v2_size);
+    }
+  }
+  return members.size();
+}
+
+size_t Hub::CountMembers(std::string_view channel) const {
+  auto it = channels_.find(channel);
+  return it == channels_.end() ? 0 : it->second->members.size();
+}
+
+}  // namespace instant::hub

@@ -1,0 +1,117 @@
+#pragma once
+// Hub: the per-loop channel index and fan-out step (uWS TopicTree, Dragonfly ChannelStore in spirit).
+//
+// Data structures:
+//   channel name -> Channel { members: [ (Subscriber*, index into subscriber's subs) ] }
+//   Subscriber   -> subs: [ Subscription { Channel*, position in channel's members } ]
+// Both sides hold each other's index, so subscribe and unsubscribe are O(1) (swap-remove on both
+// vectors, fixing the moved element's back-index) and a disconnect is O(channels of the client).
+//
+// Delivery: Deliver(frame) looks the channel up once and queues a pointer to the shared frame bytes
+// on each member's connection (net::Conn::WriteShared); the loop keeps the frame alive until its
+// end-of-iteration flush. No per-subscriber allocation, copy or refcount operation.
+//
+// Threading: one Hub per loop; every method must be called on that loop's thread. Other loops
+// reach it only through Loop::Post. Lifetime: a Subscriber must RemoveAll() before it dies.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "hub/frame.h"
+
+namespace instant::net {
+class Conn;
+class Loop;
+}  // namespace instant::net
+
+namespace instant::hub {
+
+struct Channel;
+class Subscriber;
+
+// One subscription of one subscriber. Stored in the subscriber; the hub maintains `position`.
+struct Subscription {
+  Channel* channel = nullptr;
+  uint32_t position = 0;      // index in channel->members
+  bool server_side = false;   // subscribed by the server (token "channels" claim / API)
+  int64_t expires_at = 0;     // subscription token expiry, Unix seconds; 0 = never
+};
+
+struct Member {
+  Subscriber* subscriber;
+  uint32_t index;  // index in subscriber->subs()
+};
+
+struct Channel {
+  std::string name;
+  std::vector<Member> members;
+};
+
+// The delivery side of a client session: where frames go and which encoding it reads.
+class Subscriber {
+ public:
+  Subscriber(net::Conn* conn, bool v1) : conn_(conn), v1_(v1) {}
+  net::Conn* conn() const { return conn_; }
+  bool v1() const { return v1_; }
+  void set_v1(bool v1) { v1_ = v1; }
+  const std::vector<Subscription>& subs() const { return subs_; }
+  std::vector<Subscription>& mutable_subs() { return subs_; }
+
+ private:
+  friend class Hub;
+  net::Conn* conn_;
+  bool v1_;
+  std::vector<Subscription> subs_;
+};
+
+class Hub {
+ public:
+  explicit Hub(net::Loop* loop) : loop_(loop) {}
+  Hub(const Hub&) = delete;
+  Hub& operator=(const Hub&) = delete;
+
+  // Index of `channel` in s->subs(), or -1. Linear in the subscriber's channel count (bounded by
+  // client_channel_limit).
+  int Find(const Subscriber* s, std::string_view channel) const;
+  // Adds the subscription (caller checked it is not present). Returns its index in s->subs().
+  size_t Add(Subscriber* s, std::string_view channel, bool server_side, int64_t expires_at);
+  // Removes s->subs()[index]. Indexes of s's other subscriptions may change (swap-remove).
+  void Remove(Subscriber* s, size_t index);
+  void RemoveAll(Subscriber* s);
+
+  // Queues the frame on every local member of frame->channel. Returns the number of deliveries.
+  size_t Deliver(const PubFrameRef& frame);
+
+  // Queues arbitrary bytes for every local member of a channel (join/leave, unsubscribe...).
+  // `bytes_v2`/`bytes_v1` are complete WebSocket frames kept alive by `hold`.
+  size_t num_channels() const { return channels_.size(); }
+  size_t num_subscriptions() const { return num_subscriptions_; }
+  // Number of local subscribers of `channel`.
+  size_t CountMembers(std::string_view channel) const;
+  // Calls fn(name, members) for every channel (API `channels`).
+  template <typename Fn>
+  void ForEachChannel(Fn&& fn) const {
+    for (const auto& [name, ch] : channels_) fn(std::string_view(ch->name), ch->members.size());
+  }
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  struct Eq {
+    using is_transparent = void;
+    bool operator()(std::string_view a, std::string_view b) const { return a == b; }
+  };
+
+  net::Loop* loop_;
+  // Keys view the Channel's own name (stable: Channel is heap-allocated).
+  std::unordered_map<std::string_view, std::unique_ptr<Channel>, Hash, Eq> channels_;
+  size_t num_subscriptions_ = 0;
+};
+
+}  // namespace instant::hub

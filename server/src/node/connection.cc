@@ -1,0 +1,258 @@
+#include "node/connection.h"
+
+#include <string>
+
+#include "api/api.h"
+#include "base/log.h"
+#include "config/config.h"
+#include "http/chunked.h"
+#include "http/request.h"
+#include "http/request_parser.h"
+#include "http/response.h"
+#include "http/util.h"
+#include "node/node.h"
+#include "ws/frame.h"
+#include "ws/handshake.h"
+
+namespace instant::node {
+namespace {
+constexpr int64_t kCloseHandshakeMs = 5000;  // wait this long for the peer's close, then drop TCP
+}  // namespace
+
+Connection::Connection(Worker* worker, int fd)
+    : net::Conn(&worker->loop(), fd), client::Session(&worker->services(), this), worker_(worker) {
+  opened_ms_ = worker->loop().now_ms();
+}
+
+size_t Connection::OnRead(char* data, size_t size) {
+  size_t pos = 0;
+  while (pos < size && mode_ == Mode::kHttp && !closed() && !closing()) {
+    size_t used = HandleRequest(data + pos, size - pos);
+    if (used == 0) break;
+    pos += used;
+  }
+  if (mode_ == Mode::kWebSocket && pos < size && !closed() && !closing()) {
+    pos += ReadWebSocket(data + pos, size - pos);
+  }
+  return closed() || closing() ? size : pos;
+}
+
+void Connection::BeginClosing() {
+  if (closing() || closed()) return;
+  closing_since_ms_ = loop()->now_ms();
+  CloseAfterFlush();
+}
+
+size_t Connection::HandleRequest(char* data, size_t size) {
+  const config::Config& cfg = worker_->node()->config();
+  std::string_view view(data, size);
+  http::Request req;
+  http::Limits limits;
+  limits.max_head_size = cfg.http_max_header_size;
+  http::ParseResult pr = http::ParseRequestHead(view, limits, &req);
+  if (pr.status == http::ParseResult::Status::kNeedMore) return 0;
+  std::string out;
+  if (pr.status == http::ParseResult::Status::kError) {
+    http::AppendJsonError(out, pr.http_status, pr.error ? pr.error : "bad request", false);
+    Write(out);
+    BeginClosing();
+    return size;
+  }
+  served_request_ = true;
+  const bool keep_alive = req.keep_alive;
+
+  // WebSocket upgrade (spec §1.1).
+  if (req.path == "/connection/websocket") {
+    ws::UpgradeRequest u;
+    u.method = req.method;
+    u.http_minor = req.version_minor;
+    u.host = req.Find("Host");
+    u.upgrade = req.Find("Upgrade");
+    u.connection = req.Find("Connection");
+    u.sec_key = req.Find("Sec-WebSocket-Key");
+    u.sec_version = req.Find("Sec-WebSocket-Version");
+    u.sec_protocol = req.Find("Sec-WebSocket-Protocol");
+    u.has_origin = req.Has("Origin");
+    u.origin = req.Find("Origin");
+    ws::HandshakeResult hs = ws::CheckUpgrade(u, worker_->node()->origins());
+    std::optional<std::string> forced;
+    if (hs.ok && (forced = http::QueryParam(req.query, "cf_protocol_version")) && *forced != "v1" &&
+        *forced != "v2") {
+      hs.ok = false;
+      hs.status = 400;
+      hs.reason = "cf_protocol_version must be v1 or v2";
+    }
+    if (!hs.ok) {
+      log::Info("websocket upgrade refused ({}): {}{}{}", hs.status, hs.reason, u.has_origin ? ", origin " : "",
+                u.has_origin ? u.origin : "");
+      ws::AppendRejectResponse(out, hs);
+      Write(out);
+      BeginClosing();
+      return size;
+    }
+    if (forced) SetVersion(*forced == "v1" ? protocol::Version::kV1 : protocol::Version::kV2);
+    ws::AppendAcceptResponse(out, u.sec_key, hs.subprotocol);
+    Write(out);
+    mode_ = Mode::kWebSocket;
+    set_max_backlog(cfg.client_queue_max_size);
+    return req.head_size;
+  }
+
+  // Request body (API): Content-Length or chunked, bounded by api_max_body_size.
+  std::string chunked_body;
+  std::string_view body;
+  size_t total = req.head_size;
+  if (req.chunked) {
+    http::ChunkedDecoder decoder;
+    size_t consumed = 0;
+    auto st = decoder.Feed(view.substr(req.head_size), cfg.api_max_body_size, &chunked_body, &consumed);
+    if (st == http::ChunkedDecoder::Status::kNeedMore) {
+      if (size - req.head_size > cfg.api_max_body_size + 4096) st = http::ChunkedDecoder::Status::kError;
+      else return 0;
+    }
+    if (st == http::ChunkedDecoder::Status::kError) {
+      http::AppendJsonError(out, 400, "malformed or too large chunked body (api_max_body_size)", false);
+      Write(out);
+      BeginClosing();
+      return size;
+    }
+    body = chunked_body;
+    total += consumed;
+  } else if (req.has_content_length) {
+    if (req.content_length > cfg.api_max_body_size) {
+      http::AppendJsonError(out, 413,
+                            "request body larger than api_max_body_size (" +
+                                std::to_string(cfg.api_max_body_size) + " bytes)",
+                            false);
+      Write(out);
+      BeginClosing();
+      return size;
+    }
+    if (size - req.head_size < req.content_length) return 0;
+    body = view.substr(req.head_size, req.content_length);
+    total += req.content_length;
+  }
+
+  if (req.path == "/api" || req.path.substr(0, 5) == "/api/") {
+    api::Context& ctx = worker_->api();
+    ctx.now_unix = loop()->unix_now();
+    api::HandleHttp(ctx, req, body, keep_alive, &out);
+  } else if (req.path == "/health") {
+    http::AppendResponse(out, 200, "application/json", "{}", keep_alive);
+  } else {
+    http::AppendJsonError(out, 404, "not found: " + std::string(req.path.substr(0, 200)), keep_alive);
+  }
+  Write(out);
+  if (!keep_alive) BeginClosing();
+  return total;
+}
+
+size_t Connection::ReadWebSocket(char* data, size_t size) {
+  const uint64_t limit = worker_->node()->config().websocket_message_size_limit;
+  size_t pos = 0;
+  while (pos < size) {
+    ws::DecodeResult r = ws::DecodeClientFrame(data + pos, size - pos, limit);
+    if (r.status == ws::DecodeResult::Status::kNeedMore) break;
+    if (r.status == ws::DecodeResult::Status::kError) {
+      WsClose(r.close_code, r.error ? r.error : "protocol error");
+      return size;
+    }
+    pos += r.consumed;
+    ws::MessageAssembler::Event ev = assembler_.Feed(r.frame, limit);
+    switch (ev.kind) {
+      case ws::MessageAssembler::Kind::kNone:
+      case ws::MessageAssembler::Kind::kPong:
+        break;
+      case ws::MessageAssembler::Kind::kText:
+        Session::OnMessage(ev.data);
+        if (closed() || closing()) return size;
+        break;
+      case ws::MessageAssembler::Kind::kBinary:
+        WsClose(ws::close_code::kUnsupportedData, "binary messages are not supported (JSON protocol)");
+        return size;
+      case ws::MessageAssembler::Kind::kPing: {
+        std::string pong;
+        ws::AppendFrame(pong, ws::Opcode::kPong, ev.data);
+        Write(pong);
+        break;
+      }
+      case ws::MessageAssembler::Kind::kClose:
+        // Echo the peer's code (RFC 6455 §5.5.1), then let it close the TCP connection.
+        WsClose(ev.close_code == 1005 ? ws::close_code::kNormal : ev.close_code, "");
+        return size;
+      case ws::MessageAssembler::Kind::kError:
+        WsClose(ev.close_code, ev.error ? ev.error : "protocol error");
+        return size;
+    }
+  }
+  if (assembler_.idle() && pos == size) assembler_.Clear();
+  return pos;
+}
+
+void Connection::WsClose(uint16_t code, std::string_view reason) {
+  Session::OnTransportClosed();
+  CloseTransport(code, reason);
+}
+
+void Connection::SendLines(std::string_view lines) {
+  char header[10];
+  size_t n = ws::EncodeHeader(header, ws::Opcode::kText, lines.size());
+  Write(std::string_view(header, n));
+  Write(lines);
+}
+
+void Connection::CloseTransport(uint16_t code, std::string_view reason) {
+  if (closing() || closed()) return;
+  if (mode_ == Mode::kWebSocket) {
+    std::string frame;
+    ws::AppendClose(frame, code, reason);
+    Write(frame);
+  }
+  BeginClosing();
+}
+
+void Connection::SendTransportPing() {
+  std::string frame;
+  ws::AppendFrame(frame, ws::Opcode::kPing, "");
+  Write(frame);
+}
+
+void Connection::OnClose() {
+  Session::OnTransportClosed();
+  worker_->Forget(this);
+}
+
+void Connection::OnBacklogExceeded() {
+  // The client does not read fast enough (client_queue_max_size). Its socket is full, so a close
+  // frame could not reach it either: drop the connection; the client reconnects and recovers.
+  log::Info("client {} (user \"{}\"): disconnecting slow client, {} bytes queued", client_id(), user(),
+            queued_bytes());
+  Session::OnTransportClosed();
+  Close();
+}
+
+void Connection::OnTick() {
+  if (closed()) return;
+  const int64_t now = loop()->now_ms();
+  if (closing()) {
+    if (now - closing_since_ms_ >= kCloseHandshakeMs) Close();
+    return;
+  }
+  const config::Config& cfg = worker_->node()->config();
+  if (mode_ == Mode::kHttp) {
+    if (!served_request_ && now - opened_ms_ >= cfg.handshake_timeout.count()) Close();
+    return;
+  }
+  Session::OnTick();
+}
+
+void Connection::Shutdown() {
+  if (closed() || closing()) return;
+  if (mode_ == Mode::kWebSocket) {
+    Session::Disconnect(protocol::disconnect::kShutdown);
+  } else {
+    BeginClosing();
+  }
+}
+
+}  // namespace instant::node

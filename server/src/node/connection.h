@@ -1,0 +1,60 @@
+#pragma once
+// Connection: one accepted socket. It starts as HTTP/1.1 (API requests with keep-alive and
+// pipelining, /health, or the WebSocket upgrade) and, once upgraded, carries WebSocket frames to
+// its client::Session. One allocation holds the socket state, the WebSocket reassembly state and
+// the session (DESIGN.md decision 3: session state in one allocation).
+//
+// Threading: lives on one loop; all methods run on that loop's thread.
+// Lifetime: created by Worker on accept, destroyed by the loop at the end of the iteration in which
+// it closed; Worker::Forget() is called from OnClose().
+
+#include <cstdint>
+#include <string_view>
+
+#include "client/session.h"
+#include "net/conn.h"
+#include "ws/message_assembler.h"
+
+namespace instant::node {
+
+class Worker;
+
+class Connection final : public net::Conn, public client::Session {
+ public:
+  Connection(Worker* worker, int fd);
+
+  // About once a second: handshake timeout, close-handshake deadline, then the session's timers.
+  void OnTick();
+  // Graceful shutdown: WebSocket clients get the "shutdown" disconnect; idle HTTP connections close.
+  void Shutdown();
+
+  uint32_t slot = 0;  // index in Worker's connection list (maintained by Worker)
+
+ protected:
+  size_t OnRead(char* data, size_t size) override;
+  void OnClose() override;
+  void OnBacklogExceeded() override;
+
+  void SendLines(std::string_view lines) override;
+  void CloseTransport(uint16_t code, std::string_view reason) override;
+  void SendTransportPing() override;
+
+ private:
+  enum class Mode : uint8_t { kHttp, kWebSocket };
+
+  size_t ReadHttp(char* data, size_t size);
+  size_t ReadWebSocket(char* data, size_t size);
+  // Returns bytes consumed by one complete request (0 = need more; the connection may close).
+  size_t HandleRequest(char* data, size_t size);
+  void WsClose(uint16_t code, std::string_view reason);
+  void BeginClosing();
+
+  Worker* worker_;
+  Mode mode_ = Mode::kHttp;
+  bool served_request_ = false;
+  int64_t opened_ms_ = 0;
+  int64_t closing_since_ms_ = 0;
+  ws::MessageAssembler assembler_;
+};
+
+}  // namespace instant::node

@@ -1,0 +1,220 @@
+#include "node/node.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+
+#include "auth/verifier.h"
+#include "base/log.h"
+#include "base/random.h"
+#include "config/config.h"
+#include "config/version.h"
+#include "engine/memory_broker.h"
+#include "node/connection.h"
+#include "node/serve.h"
+#include "protocol/encoder.h"
+#include "ws/frame.h"
+
+namespace instant::node {
+
+// ---- Worker ---------------------------------------------------------------------------------
+
+Worker::Worker(Node* node, int index) : node_(node), loop_(index), hub_(&loop_) {
+  services_.config = &node->config();
+  services_.verifier = node->verifier();
+  services_.broker = node->broker();
+  services_.hub = &hub_;
+  services_.loop = &loop_;
+  services_.decoder = &decoder_;
+  services_.counters = &node->counters();
+  services_.users = &node->users();
+  services_.version = kVersion;
+  api_.config = &node->config();
+  api_.broker = node->broker();
+  api_.counters = &node->counters();
+  api_.node = &node->info();
+  loop_.SetTick(std::chrono::milliseconds(1000), [this] { Tick(); });
+}
+
+Worker::~Worker() {
+  listener.reset();
+  // Connections are owned by the loop's sockets; close what is left without callbacks into a
+  // half-destroyed node.
+  for (Connection* c : std::vector<Connection*>(conns_)) c->Close();
+  loop_.RunOnce(0);
+}
+
+void Worker::Accept(int fd) {
+  auto* conn = new Connection(this, fd);
+  if (!conn->Start()) {
+    delete conn;  // closes fd
+    return;
+  }
+  conn->slot = static_cast<uint32_t>(conns_.size());
+  conns_.push_back(conn);
+  open_.fetch_add(1, std::memory_order_relaxed);
+  node_->counters().connections.fetch_add(1, std::memory_order_relaxed);
+}
+
+void Worker::Forget(Connection* conn) {
+  uint32_t slot = conn->slot;
+  if (slot >= conns_.size() || conns_[slot] != conn) return;
+  conns_[slot] = conns_.back();
+  conns_[slot]->slot = slot;
+  conns_.pop_back();
+  open_.fetch_sub(1, std::memory_order_relaxed);
+  node_->counters().connections.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void Worker::Tick() {
+  // Backwards: a tick may close connections, which swap-removes them from conns_.
+  for (size_t i = conns_.size(); i-- > 0;) {
+    if (i < conns_.size()) conns_[i]->OnTick();
+  }
+}
+
+void Worker::BeginShutdown() {
+  if (listener) listener->Close();
+  for (size_t i = conns_.size(); i-- > 0;) {
+    if (i < conns_.size()) conns_[i]->Shutdown();
+  }
+}
+
+// ---- Node -----------------------------------------------------------------------------------
+
+Node::Node(const config::Config& config) : config_(config), origins_(config.allowed_origins) {}
+
+Node::~Node() {
+  for (auto& w : workers_) {
+    w->loop().Stop();
+    if (w->thread.joinable()) w->thread.join();
+  }
+  workers_.clear();
+}
+
+bool Node::Start(std::string* error) {
+  auth::VerifierConfig vc;
+  vc.hmac_secret = config_.token_hmac_secret_key;
+  vc.rsa_public_pem = config_.token_rsa_public_key;
+  vc.ecdsa_public_pem = config_.token_ecdsa_public_key;
+  vc.audience = config_.token_audience;
+  vc.issuer = config_.token_issuer;
+  if (!vc.hmac_secret.empty() || !vc.rsa_public_pem.empty() || !vc.ecdsa_public_pem.empty()) {
+    verifier_ = auth::Verifier::Create(vc, error);
+    if (!verifier_) return false;
+  }
+  broker_ = std::make_unique<engine::MemoryBroker>(this);
+  uid_ = NewUuidV4();
+  char host[256] = {0};
+  gethostname(host, sizeof(host) - 1);
+  int n = config_.workers > 0 ? config_.workers : static_cast<int>(std::thread::hardware_concurrency());
+  if (n <= 0) n = 1;
+  for (int i = 0; i < n; ++i) workers_.push_back(std::make_unique<Worker>(this, i));
+  Worker* first = workers_[0].get();
+  first->listener = net::Listener::Open(
+      &first->loop(), config_.address, config_.port,
+      [this](int fd) {
+        Worker* w = NextWorker();
+        if (w->loop().on_loop_thread()) {
+          w->Accept(fd);
+        } else {
+          w->loop().Post([w, fd] { w->Accept(fd); });
+        }
+      },
+      error);
+  if (!first->listener) return false;
+  port_ = first->listener->port();
+  name_ = config_.name.empty() ? std::string(host) + "_" + std::to_string(port_) : config_.name;
+  info_.uid = uid_;
+  info_.name = name_;
+  info_.version = kVersion;
+  info_.started_unix = static_cast<int64_t>(::time(nullptr));
+  return true;
+}
+
+Worker* Node::NextWorker() {
+  Worker* w = workers_[next_worker_].get();
+  next_worker_ = (next_worker_ + 1) % workers_.size();
+  return w;
+}
+
+void Node::DeliverLocal(const engine::Publication& pub) {
+  auto frame = std::make_shared<hub::PubFrame>();
+  frame->channel.assign(pub.channel);
+  protocol::ClientInfo info{pub.user, pub.client, pub.conn_info, pub.chan_info};
+  protocol::Publication p;
+  p.data = pub.data;
+  p.offset = pub.offset;
+  p.info = pub.has_info ? &info : nullptr;
+  std::string line;
+  line.reserve(pub.channel.size() + pub.data.size() + 64);
+  protocol::AppendPublicationPush(line, protocol::Version::kV2, pub.channel, p);
+  ws::AppendFrame(frame->v2, ws::Opcode::kText, line);
+  if (counters_.v1_clients.load(std::memory_order_relaxed) > 0) {
+    line.clear();
+    protocol::AppendPublicationPush(line, protocol::Version::kV1, pub.channel, p);
+    ws::AppendFrame(frame->v1, ws::Opcode::kText, line);
+  }
+  hub::PubFrameRef ref = std::move(frame);
+  for (auto& w : workers_) {
+    Worker* worker = w.get();
+    if (worker->loop().on_loop_thread()) {
+      worker->hub().Deliver(ref);
+    } else {
+      worker->loop().Post([worker, ref] { worker->hub().Deliver(ref); });
+    }
+  }
+}
+
+int Node::Run() {
+  // Signals are taken synchronously by this thread; workers inherit the blocked mask.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  for (auto& w : workers_) {
+    Worker* worker = w.get();
+    worker->thread = std::thread([worker] {
+      worker->loop().BindToCurrentThread();
+      worker->loop().Run();
+    });
+  }
+  log::Info("instant {} serving on {}:{} ({} workers, engine {})", kVersion,
+            config_.address.empty() ? "0.0.0.0" : config_.address, port_, workers_.size(), broker_->name());
+  int sig = 0;
+  sigwait(&set, &sig);
+  log::Info("received {}, shutting down (clients are told to reconnect; up to {} ms)",
+            sig == SIGINT ? "SIGINT" : "SIGTERM", config_.shutdown_timeout.count());
+  for (auto& w : workers_) {
+    Worker* worker = w.get();
+    worker->loop().Post([worker] { worker->BeginShutdown(); });
+  }
+  auto deadline = std::chrono::steady_clock::now() + config_.shutdown_timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    size_t open = 0;
+    for (auto& w : workers_) open += w->open_connections();
+    if (open == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  for (auto& w : workers_) w->loop().Stop();
+  for (auto& w : workers_) {
+    if (w->thread.joinable()) w->thread.join();
+  }
+  log::Info("stopped");
+  return 0;
+}
+
+int Serve(const config::Config& config) {
+  Node node(config);
+  std::string error;
+  if (!node.Start(&error)) {
+    log::Error("{}", error);
+    return 1;
+  }
+  return node.Run();
+}
+
+}  // namespace instant::node

@@ -1,0 +1,119 @@
+#pragma once
+// Node: the wiring of a serving process (DESIGN.md decisions 1-4).
+//
+//   Node ── config, token verifier, origin policy, broker (memory engine), node counters
+//    └─ Worker × N ── Loop (one thread), Hub, CommandDecoder, LoopServices, its Connections
+//
+// Accepting: one listening socket served by worker 0, which spreads accepted sockets over the
+// workers round-robin (Loop::Post for the others). A connection never changes worker.
+//
+// Publishing: Broker::Publish -> Node::DeliverLocal encodes the push ONCE per protocol version
+// into a shared frame and hands a reference to every worker: directly for the calling worker,
+// through Loop::Post for the others. Each worker's hub then queues the frame on its local
+// subscribers, and each loop flushes every connection once per iteration.
+//
+// Threading: Node's members are immutable after Start() except the atomics in NodeCounters; each
+// Worker is touched only by its own thread (docs/architecture/threading.md).
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "api/api.h"
+#include "client/services.h"
+#include "engine/broker.h"
+#include "hub/hub.h"
+#include "net/listener.h"
+#include "net/loop.h"
+#include "protocol/decoder.h"
+#include "ws/handshake.h"
+
+namespace instant::auth {
+class Verifier;
+}
+namespace instant::config {
+struct Config;
+}
+
+namespace instant::node {
+
+class Connection;
+class Node;
+
+class Worker {
+ public:
+  Worker(Node* node, int index);
+  ~Worker();
+
+  // Takes ownership of an accepted socket. Must run on this worker's loop.
+  void Accept(int fd);
+  // Called by a closing connection.
+  void Forget(Connection* conn);
+  // Graceful shutdown: close the listener (worker 0), disconnect every client.
+  void BeginShutdown();
+
+  Node* node() const { return node_; }
+  net::Loop& loop() { return loop_; }
+  hub::Hub& hub() { return hub_; }
+  client::LoopServices& services() { return services_; }
+  api::Context& api() { return api_; }
+  size_t open_connections() const { return open_.load(std::memory_order_relaxed); }
+
+  std::unique_ptr<net::Listener> listener;  // worker 0 only
+  std::thread thread;
+
+ private:
+  void Tick();
+
+  Node* node_;
+  net::Loop loop_;
+  hub::Hub hub_;
+  protocol::CommandDecoder decoder_;
+  client::LoopServices services_;
+  api::Context api_;
+  std::vector<Connection*> conns_;
+  std::atomic<size_t> open_{0};
+};
+
+class Node final : public engine::LocalDelivery {
+ public:
+  explicit Node(const config::Config& config);
+  ~Node();
+
+  // Builds the workers and the listener. False with *error when the node cannot serve.
+  bool Start(std::string* error);
+  // Starts the worker threads and blocks until SIGINT/SIGTERM, then shuts down gracefully.
+  int Run();
+
+  // engine::LocalDelivery: thread-safe.
+  void DeliverLocal(const engine::Publication& pub) override;
+
+  const config::Config& config() const { return config_; }
+  const auth::Verifier* verifier() const { return verifier_.get(); }
+  const ws::OriginPolicy& origins() const { return origins_; }
+  engine::Broker* broker() { return broker_.get(); }
+  client::NodeCounters& counters() { return counters_; }
+  client::UserConnections& users() { return users_; }
+  const api::NodeInfo& info() const { return info_; }
+  int port() const { return port_; }
+
+  // Round-robin target for the next accepted socket.
+  Worker* NextWorker();
+
+ private:
+  const config::Config& config_;
+  std::unique_ptr<auth::Verifier> verifier_;
+  ws::OriginPolicy origins_;
+  std::unique_ptr<engine::Broker> broker_;
+  client::NodeCounters counters_;
+  client::UserConnections users_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  api::NodeInfo info_;
+  std::string uid_, name_;
+  size_t next_worker_ = 0;
+  int port_ = 0;
+};
+
+}  // namespace instant::node
