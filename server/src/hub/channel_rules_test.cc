@@ -1,0 +1,57 @@
+#include "hub/channel_rules.h"
+
+#include <gtest/gtest.h>
+
+#include "config/config.h"
+
+namespace instant::hub {
+namespace {
+
+config::Config MakeConfig() {
+  config::Config c;
+  config::Namespace ns;
+  ns.name = "chat";
+  ns.options.allow_subscribe_for_client = true;
+  c.namespaces.push_back(ns);
+  return c;
+}
+
+TEST(ChannelRules, Namespaces) {
+  config::Config c = MakeConfig();
+  const config::ChannelOptions* opts = nullptr;
+  EXPECT_EQ(ResolveChannel(c, "news", &opts), ChannelStatus::kOk);
+  EXPECT_EQ(opts, &c.defaults);
+  EXPECT_EQ(ResolveChannel(c, "chat:room1", &opts), ChannelStatus::kOk);
+  EXPECT_TRUE(opts->allow_subscribe_for_client);
+  // The private prefix is stripped before the namespace is read (spec §5.1).
+  EXPECT_EQ(ResolveChannel(c, "$chat:room1", &opts), ChannelStatus::kOk);
+  EXPECT_TRUE(opts->allow_subscribe_for_client);
+  EXPECT_EQ(ResolveChannel(c, "nope:room1", &opts), ChannelStatus::kUnknownNamespace);
+  EXPECT_EQ(ResolveChannel(c, "$users", &opts), ChannelStatus::kOk);
+  EXPECT_EQ(opts, &c.defaults);
+}
+
+TEST(ChannelRules, BadNames) {
+  config::Config c = MakeConfig();
+  const config::ChannelOptions* opts = nullptr;
+  EXPECT_EQ(ResolveChannel(c, std::string(255, 'a'), &opts), ChannelStatus::kOk);
+  EXPECT_EQ(ResolveChannel(c, std::string(256, 'a'), &opts), ChannelStatus::kBadName);
+  EXPECT_EQ(ResolveChannel(c, "a\nb", &opts), ChannelStatus::kBadName);
+  EXPECT_EQ(ResolveChannel(c, std::string("a\0b", 3), &opts), ChannelStatus::kBadName);
+  EXPECT_EQ(ResolveChannel(c, "caf\xc3\xa9", &opts), ChannelStatus::kBadName);  // ASCII only without channel_regex
+}
+
+TEST(ChannelRules, PrivateAndUserLimited) {
+  config::Config c = MakeConfig();
+  EXPECT_TRUE(IsPrivateChannel(c, "$users"));
+  EXPECT_FALSE(IsPrivateChannel(c, "users"));
+  EXPECT_TRUE(UserInLimitedChannel(c, "dialog:#42,56", "42"));
+  EXPECT_TRUE(UserInLimitedChannel(c, "dialog:#42,56", "56"));
+  EXPECT_FALSE(UserInLimitedChannel(c, "dialog:#42,56", "5"));
+  EXPECT_FALSE(UserInLimitedChannel(c, "dialog:#42,56", ""));
+  EXPECT_FALSE(UserInLimitedChannel(c, "dialog", "42"));
+  EXPECT_TRUE(UserInLimitedChannel(c, "a#b:#7", "7"));  // the list follows the LAST boundary
+}
+
+}  // namespace
+}  // namespace instant::hub

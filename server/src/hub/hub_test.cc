@@ -1,0 +1,137 @@
+#include "hub/hub.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <memory>
+#include <string>
+#include <deque>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "net/conn.h"
+#include "net/loop.h"
+
+namespace instant::hub {
+namespace {
+
+class SinkConn : public net::Conn {
+ public:
+  using net::Conn::Conn;
+
+ protected:
+  size_t OnRead(char*, size_t size) override { return size; }
+  void OnClose() override {}
+};
+
+struct Client {
+  int peer = -1;
+  SinkConn* conn = nullptr;
+  std::unique_ptr<Subscriber> sub;
+};
+
+std::string Drain(int fd) {
+  std::string out;
+  char buf[65536];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof(buf))) > 0) out.append(buf, n);
+  return out;
+}
+
+class HubTest : public ::testing::Test {
+ protected:
+  Client& NewClient(bool v1 = false) {
+    int fds[2];
+    EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
+    clients_.emplace_back();
+    Client& c = clients_.back();
+    c.peer = fds[1];
+    c.conn = new SinkConn(&loop_, fds[0]);
+    EXPECT_TRUE(c.conn->Start());
+    c.sub = std::make_unique<Subscriber>(c.conn, v1);
+    return c;
+  }
+  PubFrameRef Frame(std::string channel, std::string v2, std::string v1 = "") {
+    auto f = std::make_shared<PubFrame>();
+    f->channel = std::move(channel);
+    f->v2 = std::move(v2);
+    f->v1 = std::move(v1);
+    return f;
+  }
+  void TearDown() override {
+    for (auto& c : clients_) {
+      hub_.RemoveAll(c.sub.get());
+      c.conn->Close();
+      ::close(c.peer);
+    }
+    loop_.RunOnce(0);
+  }
+
+  net::Loop loop_{0};
+  Hub hub_{&loop_};
+  std::deque<Client> clients_;  // stable references
+};
+
+TEST_F(HubTest, DeliversToMembersInOrderWithTheRightEncoding) {
+  Client& a = NewClient();
+  Client& b = NewClient(/*v1=*/true);
+  Client& c = NewClient();
+  hub_.Add(a.sub.get(), "news", false, 0);
+  hub_.Add(b.sub.get(), "news", false, 0);
+  hub_.Add(c.sub.get(), "other", false, 0);
+  EXPECT_EQ(hub_.Deliver(Frame("news", "[v2-1]", "[v1-1]")), 2u);
+  EXPECT_EQ(hub_.Deliver(Frame("news", "[v2-2]", "[v1-2]")), 2u);
+  EXPECT_EQ(hub_.Deliver(Frame("nobody", "x")), 0u);
+  loop_.RunOnce(0);
+  EXPECT_EQ(Drain(a.peer), "[v2-1][v2-2]");
+  EXPECT_EQ(Drain(b.peer), "[v1-1][v1-2]");
+  EXPECT_EQ(Drain(c.peer), "");
+}
+
+TEST_F(HubTest, SwapRemoveKeepsBothIndexesConsistent) {
+  std::vector<Client*> cs;
+  for (int i = 0; i < 6; ++i) cs.push_back(&NewClient());
+  const char* channels[] = {"a", "b", "c", "d"};
+  for (Client* c : cs) {
+    for (const char* ch : channels) hub_.Add(c->sub.get(), ch, false, 0);
+  }
+  EXPECT_EQ(hub_.num_subscriptions(), 24u);
+  // Remove in an order that moves elements around on both sides.
+  hub_.Remove(cs[0]->sub.get(), static_cast<size_t>(hub_.Find(cs[0]->sub.get(), "b")));
+  hub_.Remove(cs[3]->sub.get(), static_cast<size_t>(hub_.Find(cs[3]->sub.get(), "a")));
+  hub_.RemoveAll(cs[5]->sub.get());
+  hub_.Remove(cs[2]->sub.get(), static_cast<size_t>(hub_.Find(cs[2]->sub.get(), "d")));
+  EXPECT_EQ(hub_.num_subscriptions(), 24u - 3 - 4);
+  // Every back-index points at the right place.
+  for (Client* c : cs) {
+    const auto& subs = c->sub->subs();
+    for (size_t i = 0; i < subs.size(); ++i) {
+      const Member& m = subs[i].channel->members[subs[i].position];
+      EXPECT_EQ(m.subscriber, c->sub.get());
+      EXPECT_EQ(m.index, i);
+    }
+  }
+  EXPECT_EQ(hub_.CountMembers("a"), 4u);
+  EXPECT_EQ(hub_.CountMembers("b"), 4u);
+  EXPECT_EQ(hub_.CountMembers("c"), 5u);
+  EXPECT_EQ(hub_.CountMembers("d"), 4u);
+  EXPECT_EQ(hub_.Find(cs[0]->sub.get(), "b"), -1);
+  for (Client* c : cs) hub_.RemoveAll(c->sub.get());
+  EXPECT_EQ(hub_.num_channels(), 0u);
+  EXPECT_EQ(hub_.num_subscriptions(), 0u);
+}
+
+TEST_F(HubTest, FrameOutlivesPublisherUntilFlush) {
+  Client& a = NewClient();
+  hub_.Add(a.sub.get(), "news", false, 0);
+  {
+    PubFrameRef f = Frame("news", std::string(1000, 'z'));
+    hub_.Deliver(f);
+  }  // the publisher's reference is gone; the loop still holds one until the flush
+  loop_.RunOnce(0);
+  EXPECT_EQ(Drain(a.peer), std::string(1000, 'z'));
+}
+
+}  // namespace
+}  // namespace instant::hub
