@@ -204,7 +204,7 @@ bool Session::HandleConnect(const protocol::Command& cmd) {
   // Server-side subscriptions from the token: every channel must resolve (102 otherwise).
   for (const std::string& ch : claims.channels) {
     const config::ChannelOptions* opts = nullptr;
-    hub::ChannelStatus st = hub::ResolveChannel(cfg, ch, &opts);
+    hub::ChannelStatus st = ch.empty() ? hub::ChannelStatus::kBadName : hub::ResolveChannel(cfg, ch, &opts);
     if (st != hub::ChannelStatus::kOk) {
       ReplyError(cmd.id, st == hub::ChannelStatus::kUnknownNamespace ? error::kUnknownChannel : error::kBadRequest);
       return true;
