@@ -75,9 +75,9 @@ size_t Connection::HandleRequest(char* data, size_t size) {
     u.has_origin = req.Has("Origin");
     u.origin = req.Find("Origin");
     ws::HandshakeResult hs = ws::CheckUpgrade(u, worker_->node()->origins());
-    std::optional<std::string> forced;
-    if (hs.ok && (forced = http::QueryParam(req.query, "cf_protocol_version")) && *forced != "v1" &&
-        *forced != "v2") {
+    // Protocol version from the URL (spec §1.5); otherwise sniffed from the first message.
+    const std::string forced = http::QueryParam(req.query, "cf_protocol_version").value_or("");
+    if (hs.ok && !forced.empty() && forced != "v1" && forced != "v2") {
       hs.ok = false;
       hs.status = 400;
       hs.reason = "cf_protocol_version must be v1 or v2";
@@ -90,7 +90,7 @@ size_t Connection::HandleRequest(char* data, size_t size) {
       BeginClosing();
       return size;
     }
-    if (forced) SetVersion(*forced == "v1" ? protocol::Version::kV1 : protocol::Version::kV2);
+    if (!forced.empty()) SetVersion(forced == "v1" ? protocol::Version::kV1 : protocol::Version::kV2);
     ws::AppendAcceptResponse(out, u.sec_key, hs.subprotocol);
     Write(out);
     mode_ = Mode::kWebSocket;
