@@ -25,7 +25,7 @@ bool Conn::Start() { return loop_->Add(fd_, EPOLLIN | EPOLLRDHUP, this); }
 void Conn::MarkDirty() {
   if (!dirty_) {
     dirty_ = true;
-    loop_->MarkDirty(this);
+    loop_->MarkDirty(this, flush_first_);
   }
 }
 

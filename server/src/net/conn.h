@@ -48,6 +48,8 @@ class Conn : public IoHandler {
   // Bytes waiting in user space (backlog + queued references).
   size_t queued_bytes() const { return out_.size() - out_pos_ + pending_bytes_; }
   void set_max_backlog(size_t bytes) { max_backlog_ = bytes; }
+  // Flush this connection before ordinary ones at the end of each iteration (Loop::MarkDirty).
+  void set_flush_first(bool first) { flush_first_ = first; }
 
   // Flushes what is queued, then half-closes (FIN) and discards input until the peer closes or
   // Close() is called. Used after a WebSocket close frame or an HTTP "Connection: close" reply,
@@ -90,6 +92,7 @@ class Conn : public IoHandler {
   bool dirty_ = false;
   bool want_write_ = false;
   bool half_closed_ = false;
+  bool flush_first_ = false;
   uint32_t out_pos_ = 0;  // bytes of out_ already written
   size_t max_backlog_ = SIZE_MAX;
   std::string out_;       // backlog: bytes not yet accepted by the kernel

@@ -139,12 +139,18 @@ void Loop::RunTasks() {
   running_.clear();
 }
 
-void Loop::MarkDirty(Conn* conn) { dirty_.push_back(conn); }
+void Loop::MarkDirty(Conn* conn, bool first) { (first ? dirty_first_ : dirty_).push_back(conn); }
 
 void Loop::DeferDelete(Conn* conn) { dead_.push_back(conn); }
 
 void Loop::FlushDirty() {
-  // Index loop: flushing may close connections, whose close handlers may queue more writes.
+  // Index loops: flushing may close connections, whose close handlers may queue more writes.
+  for (size_t i = 0; i < dirty_first_.size(); ++i) {
+    Conn* c = dirty_first_[i];
+    c->dirty_ = false;
+    c->Flush();
+  }
+  dirty_first_.clear();
   for (size_t i = 0; i < dirty_.size(); ++i) {
     Conn* c = dirty_[i];
     c->dirty_ = false;

@@ -78,8 +78,10 @@ class Loop {
   // The shared read buffer: kReadBufferSize usable bytes followed by kReadPadding readable bytes.
   char* read_buffer() { return read_buffer_.get(); }
 
-  // Called by connections: schedules `conn` for the end-of-iteration flush (idempotent).
-  void MarkDirty(Conn* conn);
+  // Called by connections: schedules `conn` for the end-of-iteration flush. Connections marked
+  // `first` (request/response peers such as API clients) are flushed before the others, so that an
+  // API reply does not wait behind the fan-out it just caused.
+  void MarkDirty(Conn* conn, bool first = false);
   // Called by connections: destroys `conn` at the end of the iteration (after its last use).
   void DeferDelete(Conn* conn);
   // Keeps `ref` alive until the end of the current iteration's flush. Connections queue raw
@@ -118,6 +120,7 @@ class Loop {
   int64_t unix_now_ = 0;
 
   std::unique_ptr<char[]> read_buffer_;
+  std::vector<Conn*> dirty_first_;
   std::vector<Conn*> dirty_;
   std::vector<Conn*> dead_;
   std::vector<std::shared_ptr<const void>> held_;

@@ -22,6 +22,7 @@ constexpr int64_t kCloseHandshakeMs = 5000;  // wait this long for the peer's cl
 Connection::Connection(Worker* worker, int fd)
     : net::Conn(&worker->loop(), fd), client::Session(&worker->services(), this), worker_(worker) {
   opened_ms_ = worker->loop().now_ms();
+  set_flush_first(true);  // HTTP replies first; cleared once the connection becomes a WebSocket
 }
 
 size_t Connection::OnRead(char* data, size_t size) {
@@ -94,6 +95,7 @@ size_t Connection::HandleRequest(char* data, size_t size) {
     ws::AppendAcceptResponse(out, u.sec_key, hs.subprotocol);
     Write(out);
     mode_ = Mode::kWebSocket;
+    set_flush_first(false);
     set_max_backlog(cfg.client_queue_max_size);
     return req.head_size;
   }
