@@ -15,10 +15,11 @@ APT_PACKAGES := build-essential cmake ninja-build pkg-config ccache mold clang-1
 FUZZ_SECONDS ?= 20
 CONFIG ?= config.json
 
-.PHONY: setup build asan fuzz-build unit-test asan-test integration-test fuzz-smoke test fuzz demo bench clean
+.PHONY: setup build asan fuzz-build unit-test asan-test integration-test python-test fuzz-smoke test fuzz demo bench clean
 
 setup:
 	@tools/setup.sh $(APT_PACKAGES)
+	@tools/python_setup.sh
 
 build: setup
 	@cmake -S . -B $(BUILD) $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Release >/dev/null
@@ -44,12 +45,16 @@ asan-test: asan
 integration-test: build
 	@INSTANT_BIN=$(CURDIR)/$(BUILD)/instant tools/integration.sh
 
+# The Django app's suite on Django 5.2 LTS and 6.x (and 4.2), against the real binary.
+python-test: build
+	@INSTANT_BIN=$(CURDIR)/$(BUILD)/instant tools/python_test.sh
+
 fuzz-smoke: fuzz-build
 	@tools/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 # Everything CI runs: unit tests, integration tests against the real binary (release and ASan+UBSan),
-# and a short pass of every fuzzer.
-test: unit-test integration-test asan-test fuzz-smoke
+# the Django app's suite, and a short pass of every fuzzer.
+test: unit-test integration-test python-test asan-test fuzz-smoke
 	@echo "make test: all suites passed"
 
 fuzz: fuzz-build

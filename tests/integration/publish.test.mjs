@@ -150,6 +150,19 @@ describe('payload bytes on the wire', () => {
     assert.equal(rawPubData(conn, 'exact2'), strText);
   });
 
+  test('JSON that Go and JS accept but strict parsers refuse is delivered too (huge integers, 1e400, lone surrogates)', async () => {
+    // A string cut in the middle of an emoji is serialized by JSON.stringify as a lone "\ud83d";
+    // Centrifugo (syntax-only check) forwards all of these, so we must too.
+    const server = await startServer(PUBLIC);
+    const conn = await rawSubscriber(server, 'odd');
+    const dataText = '{"big":123456789012345678901234567890,"huge":1e400,"cut":"\\ud83d"}';
+    const res = await apiCall(server, 'publish', `{"channel":"odd","data":${dataText}}`);
+    assert.equal(res.status, 200, res.text);
+    assert.deepEqual(JSON.parse(res.text), { result: {} });
+    await conn.waitMessage((m) => m.push?.channel === 'odd');
+    assert.equal(rawPubData(conn, 'odd'), dataText);
+  });
+
   test('pretty-printed data with raw newlines arrives on one line, parseable and equal', async () => {
     const server = await startServer(PUBLIC);
     const conn = await rawSubscriber(server, 'nl');

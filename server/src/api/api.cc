@@ -13,6 +13,7 @@
 #include "http/response.h"
 #include "http/util.h"
 #include "hub/channel_rules.h"
+#include "protocol/json_check.h"
 
 namespace instant::api {
 namespace {
@@ -273,14 +274,10 @@ bool ParseLegacy(std::string_view body, std::vector<LegacyCommand>* out, std::st
     while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);
     if (line.empty()) continue;
     std::string padded = Padded(line);
-    {
-      // Full validation first: On-Demand would not notice garbage after the object.
-      thread_local simdjson::dom::parser validator;
-      simdjson::dom::element root;
-      if (validator.parse(padded.data(), padded.size(), true).get(root) != simdjson::SUCCESS) {
-        *problem = "command " + std::to_string(line_no) + " is not valid JSON";
-        return false;
-      }
+    // Full syntax check first: On-Demand would not notice garbage after the object.
+    if (!protocol::IsJsonValue(line)) {
+      *problem = "command " + std::to_string(line_no) + " is not valid JSON";
+      return false;
     }
     simdjson::ondemand::document doc;
     object obj;
@@ -417,14 +414,13 @@ void HandleHttp(Context& ctx, const http::Request& req, std::string_view body, b
   std::string params = Padded(body);
   {
     // Malformed JSON is a transport-level error (HTTP 400), not a method error.
-    std::string_view probe = body.empty() ? std::string_view("{}") : std::string_view(params);
-    thread_local simdjson::dom::parser validator;
-    simdjson::dom::element root;
-    if (validator.parse(probe.data(), probe.size(), true).get(root) != simdjson::SUCCESS) {
+    std::string_view probe = body.empty() ? std::string_view("{}") : body;
+    if (!protocol::IsJsonValue(probe)) {
       http::AppendJsonError(*response, 400, "request body is not valid JSON", keep_alive);
       return;
     }
-    if (!root.is_object()) {
+    size_t first = probe.find_first_not_of(" \t\r\n");
+    if (first == std::string_view::npos || probe[first] != '{') {
       http::AppendJsonError(*response, 400, "request body must be a JSON object of the method's params",
                             keep_alive);
       return;

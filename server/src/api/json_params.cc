@@ -1,5 +1,7 @@
 #include "api/json_params.h"
 
+#include "protocol/json_check.h"
+
 namespace instant::api {
 
 bool ExtractRawJson(simdjson::ondemand::value value, std::string_view* out) {
@@ -28,9 +30,9 @@ bool ExtractRawJson(simdjson::ondemand::value value, std::string_view* out) {
   while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\r' || raw.back() == '\t')) {
     raw.remove_suffix(1);
   }
-  thread_local simdjson::dom::parser validator;
-  simdjson::dom::element ignored;
-  if (validator.parse(raw.data(), raw.size(), true).get(ignored) != simdjson::SUCCESS) return false;
+  // The same strict RFC 8259 check as client payloads (protocol/json_check.h): simdjson's DOM would
+  // refuse valid JSON that Centrifugo accepts (64-bit+ integers, 1e400, lone escaped surrogates).
+  if (!protocol::IsJsonValue(raw)) return false;
   *out = raw;
   return true;
 }

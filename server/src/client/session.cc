@@ -84,8 +84,7 @@ void Session::OnMessage(std::string_view message) {
       Disconnect(disconnect::kBadRequest);
       return;
     }
-    if (!HandleCommand(cmd)) return;
-    cmd = protocol::Command{};
+    if (!HandleCommand(cmd)) return;  // Next() resets every field of cmd
   }
   Flush();
 }
