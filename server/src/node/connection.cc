@@ -252,6 +252,8 @@ void Connection::Shutdown() {
   if (closed() || closing()) return;
   if (mode_ == Mode::kWebSocket) {
     Session::Disconnect(protocol::disconnect::kShutdown);
+  } else if (queued_bytes() == 0) {
+    Close();  // an idle keep-alive HTTP connection: nothing to finish, do not wait for the peer
   } else {
     BeginClosing();
   }
