@@ -9,6 +9,7 @@
 #include "base/json_writer.h"
 #include "config/config.h"
 #include "engine/broker.h"
+#include "engine/engine.h"
 #include "http/request.h"
 #include "http/response.h"
 #include "http/util.h"
@@ -48,10 +49,12 @@ bool OpenParams(std::string_view params, simdjson::ondemand::document* doc, obje
   return doc->get_object().get(*obj) == simdjson::SUCCESS;
 }
 
-Status CheckChannel(const Context& ctx, std::string_view channel) {
+Status CheckChannel(const Context& ctx, std::string_view channel,
+                    const config::ChannelOptions** out = nullptr) {
   if (channel.empty()) return Status::Error(error::kBadRequest, "channel required");
   const config::ChannelOptions* opts = nullptr;
-  switch (hub::ResolveChannel(*ctx.config, channel, &opts)) {
+  if (out == nullptr) out = &opts;
+  switch (hub::ResolveChannel(*ctx.config, channel, out)) {
     case hub::ChannelStatus::kOk: return Status::Ok();
     case hub::ChannelStatus::kUnknownNamespace: return Status::Error(error::kUnknownChannel);
     case hub::ChannelStatus::kBadName: return Status::Error(error::kBadRequest, "invalid channel name");
@@ -66,6 +69,7 @@ struct PublishParams {
   std::string_view data;
   bool has_data = false;
   bool has_b64data = false;
+  bool skip_history = false;
 };
 
 Status ParsePublishParams(std::string_view params, bool broadcast, PublishParams* p) {
@@ -97,8 +101,12 @@ Status ParsePublishParams(std::string_view params, bool broadcast, PublishParams
       p->has_data = true;
     } else if (key == "b64data") {
       p->has_b64data = true;
+    } else if (key == "skip_history") {
+      if (v.get_bool().get(p->skip_history) != simdjson::SUCCESS) {
+        return Status::Error(error::kBadRequest, "skip_history must be a boolean");
+      }
     }
-    // skip_history, tags, idempotency_key, delta: accepted and ignored until history (issue 3).
+    // tags, idempotency_key, delta: accepted and ignored (TODO: tags are delivered by Centrifugo).
   }
   if (!p->has_data) {
     if (p->has_b64data) {
@@ -106,19 +114,6 @@ Status ParsePublishParams(std::string_view params, bool broadcast, PublishParams
     }
     return Status::Error(error::kBadRequest, "data required");
   }
-  return Status::Ok();
-}
-
-Status Publish(Context& ctx, std::string_view params, std::string* result) {
-  PublishParams p;
-  if (Status s = ParsePublishParams(params, false, &p); s.error) return s;
-  if (Status s = CheckChannel(ctx, p.channel); s.error) return s;
-  engine::Publication pub;
-  pub.channel = p.channel;
-  pub.data = p.data;
-  engine::PublishResult r = ctx.broker->Publish(pub);
-  if (!r.ok) return Status::Error(error::kInternal);
-  *result += "{}";
   return Status::Ok();
 }
 
@@ -130,6 +125,143 @@ void AppendError(std::string* out, const Status& s) {
   *out += '}';
 }
 
+// Publishes to one channel (history first when the channel keeps it); appends the result object.
+Status PublishOne(Context& ctx, std::string_view channel, const PublishParams& p, std::string* result) {
+  const config::ChannelOptions* opts = nullptr;
+  if (Status s = CheckChannel(ctx, channel, &opts); s.error) return s;
+  engine::Publication pub;
+  pub.channel = channel;
+  pub.data = p.data;
+  engine::PublishResult r = ctx.engine->Publish(
+      pub, engine::HistoryOptionsOf(*opts, ctx.config->global_history_meta_ttl.count()), p.skip_history,
+      ctx.now_ms);
+  if (!r.ok) return Status::Error(error::kInternal);
+  if (r.offset != 0) {
+    *result += "{\"offset\":";
+    json::AppendUint(*result, r.offset);
+    *result += ",\"epoch\":";
+    json::AppendString(*result, r.epoch);
+    *result += '}';
+  } else {
+    *result += "{}";
+  }
+  return Status::Ok();
+}
+
+Status Publish(Context& ctx, std::string_view params, std::string* result) {
+  PublishParams p;
+  if (Status s = ParsePublishParams(params, false, &p); s.error) return s;
+  return PublishOne(ctx, p.channel, p, result);
+}
+
+// history: channel*, limit (0 = position only), since {offset, epoch}, reverse (spec §7.3).
+Status History(Context& ctx, std::string_view params, std::string* result) {
+  simdjson::ondemand::document doc;
+  object obj;
+  if (!OpenParams(params, &doc, &obj)) return Status::Error(error::kBadRequest, "params must be a JSON object");
+  std::string channel;
+  engine::HistoryQuery query;
+  for (auto field : obj) {
+    std::string_view key;
+    if (field.unescaped_key().get(key) != simdjson::SUCCESS) return Status::Error(error::kBadRequest);
+    value v = field.value();
+    if (key == "channel") {
+      std::string_view s;
+      if (v.get_string().get(s) != simdjson::SUCCESS) return Status::Error(error::kBadRequest, "channel must be a string");
+      channel.assign(s);
+    } else if (key == "limit") {
+      int64_t n;
+      if (v.get_int64().get(n) != simdjson::SUCCESS) return Status::Error(error::kBadRequest, "limit must be an integer");
+      query.limit = n > INT32_MAX ? INT32_MAX : n < INT32_MIN ? INT32_MIN : static_cast<int>(n);
+    } else if (key == "reverse") {
+      if (v.get_bool().get(query.reverse) != simdjson::SUCCESS) {
+        return Status::Error(error::kBadRequest, "reverse must be a boolean");
+      }
+    } else if (key == "since") {
+      object since;
+      if (v.get_object().get(since) != simdjson::SUCCESS) {
+        return Status::Error(error::kBadRequest, "since must be an object {offset, epoch}");
+      }
+      query.has_since = true;
+      for (auto f : since) {
+        std::string_view k;
+        if (f.unescaped_key().get(k) != simdjson::SUCCESS) return Status::Error(error::kBadRequest);
+        if (k == "offset") {
+          if (f.value().get_uint64().get(query.since.offset) != simdjson::SUCCESS) {
+            return Status::Error(error::kBadRequest, "since.offset must be a non-negative integer");
+          }
+        } else if (k == "epoch") {
+          std::string_view e;
+          if (f.value().get_string().get(e) != simdjson::SUCCESS) {
+            return Status::Error(error::kBadRequest, "since.epoch must be a string");
+          }
+          query.since.epoch.assign(e);
+        }
+      }
+    }
+  }
+  const config::ChannelOptions* opts = nullptr;
+  if (Status s = CheckChannel(ctx, channel, &opts); s.error) return s;
+  engine::HistoryOptions h = engine::HistoryOptionsOf(*opts, ctx.config->global_history_meta_ttl.count());
+  if (!engine::KeepsHistory(h)) return Status::Error(error::kNotAvailable, "history is not enabled for this channel");
+  if (query.reverse && query.has_since && query.since.offset == 0) {
+    return Status::Error(error::kBadRequest, "reverse with since.offset 0");
+  }
+  if (query.limit < 0) query.limit = h.size;
+  engine::HistoryResult hr;
+  ctx.engine->history().Read(channel, query, h, 0, ctx.now_ms, [&hr](engine::HistoryResult r) { hr = std::move(r); });
+  if (!hr.ok) return Status::Error(error::kInternal);
+  if (hr.unrecoverable) return Status::Error(error::kUnrecoverablePosition);
+  *result += "{\"publications\":[";
+  for (size_t i = 0; i < hr.publications.size(); ++i) {
+    const auto& p = hr.publications[i];
+    if (i > 0) *result += ',';
+    *result += "{\"data\":";
+    json::AppendRaw(*result, p.data);
+    if (!p.info.empty()) {
+      *result += ",\"info\":";
+      json::AppendRaw(*result, p.info);
+    }
+    *result += ",\"offset\":";
+    json::AppendUint(*result, p.offset);
+    *result += '}';
+  }
+  *result += "],\"offset\":";
+  json::AppendUint(*result, hr.top.offset);
+  *result += ",\"epoch\":";
+  json::AppendString(*result, hr.top.epoch);
+  *result += '}';
+  return Status::Ok();
+}
+
+Status HistoryRemove(Context& ctx, std::string_view params, std::string* result) {
+  simdjson::ondemand::document doc;
+  object obj;
+  if (!OpenParams(params, &doc, &obj)) return Status::Error(error::kBadRequest, "params must be a JSON object");
+  std::string channel;
+  for (auto field : obj) {
+    std::string_view key, s;
+    if (field.unescaped_key().get(key) != simdjson::SUCCESS) return Status::Error(error::kBadRequest);
+    if (key == "channel") {
+      if (field.value().get_string().get(s) != simdjson::SUCCESS) {
+        return Status::Error(error::kBadRequest, "channel must be a string");
+      }
+      channel.assign(s);
+    }
+  }
+  const config::ChannelOptions* opts = nullptr;
+  if (Status s = CheckChannel(ctx, channel, &opts); s.error) return s;
+  if (!engine::KeepsHistory(engine::HistoryOptionsOf(*opts, ctx.config->global_history_meta_ttl.count()))) {
+    return Status::Error(error::kNotAvailable, "history is not enabled for this channel");
+  }
+  bool ok = false;
+  ctx.engine->history().Remove(channel, [&ok](bool r) { ok = r; });
+  if (!ok) return Status::Error(error::kInternal);
+  *result += "{}";
+  return Status::Ok();
+}
+
+
 Status Broadcast(Context& ctx, std::string_view params, std::string* result) {
   PublishParams p;
   if (Status s = ParsePublishParams(params, true, &p); s.error) return s;
@@ -137,19 +269,16 @@ Status Broadcast(Context& ctx, std::string_view params, std::string* result) {
   *result += "{\"responses\":[";
   for (size_t i = 0; i < p.channels.size(); ++i) {
     if (i > 0) *result += ',';
-    Status s = CheckChannel(ctx, p.channels[i]);
-    if (!s.error) {
-      engine::Publication pub;
-      pub.channel = p.channels[i];
-      pub.data = p.data;
-      if (!ctx.broker->Publish(pub).ok) s = Status::Error(error::kInternal);
-    }
+    std::string one;
+    Status s = PublishOne(ctx, p.channels[i], p, &one);
     if (s.error) {
       *result += "{\"error\":";
       AppendError(result, s);
       *result += '}';
     } else {
-      *result += "{\"result\":{}}";
+      *result += "{\"result\":";
+      *result += one;
+      *result += '}';
     }
   }
   *result += "]}";
@@ -167,6 +296,8 @@ struct Route {
 constexpr Route kRoutes[] = {
     {"publish", Publish},
     {"broadcast", Broadcast},
+    {"history", History},
+    {"history_remove", HistoryRemove},
 };
 
 // Legacy integer method numbers (spec §7.1).

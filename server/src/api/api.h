@@ -20,6 +20,7 @@ struct Config;
 }
 namespace instant::engine {
 class Broker;
+class Engine;
 }
 namespace instant::http {
 struct Request;
@@ -38,9 +39,11 @@ struct NodeInfo {
 struct Context {
   const config::Config* config = nullptr;
   engine::Broker* broker = nullptr;
+  engine::Engine* engine = nullptr;
   client::NodeCounters* counters = nullptr;
   const NodeInfo* node = nullptr;
   int64_t now_unix = 0;
+  int64_t now_ms = 0;  // monotonic, for history TTLs
   // Node-wide counts gathered from every loop (API `info`); may be nullptr.
   size_t (*count_channels)(void* arg) = nullptr;
   void* count_arg = nullptr;

@@ -18,6 +18,7 @@ struct Config;
 }
 namespace instant::engine {
 class Broker;
+class Engine;
 }
 namespace instant::hub {
 class Hub;
@@ -58,6 +59,7 @@ struct LoopServices {
   const config::Config* config = nullptr;
   const auth::Verifier* verifier = nullptr;  // nullptr when no token key is configured
   engine::Broker* broker = nullptr;
+  engine::Engine* engine = nullptr;
   hub::Hub* hub = nullptr;
   net::Loop* loop = nullptr;
   protocol::CommandDecoder* decoder = nullptr;

@@ -10,6 +10,7 @@
 #include "client/services.h"
 #include "config/config.h"
 #include "engine/broker.h"
+#include "engine/engine.h"
 #include "hub/channel_rules.h"
 #include "net/loop.h"
 #include "protocol/command.h"
@@ -146,9 +147,10 @@ bool Session::HandleCommand(const protocol::Command& cmd) {
       return true;
     case Method::kSend:
       return true;  // no application message handler: accepted and dropped (Centrifugo closes 3508)
+    case Method::kHistory:
+      return HandleHistory(cmd);
     case Method::kPresence:
-    case Method::kPresenceStats:
-    case Method::kHistory: {
+    case Method::kPresenceStats: {
       if (cmd.channel.empty()) {
         Disconnect(disconnect::kBadRequest);
         return false;
@@ -159,7 +161,7 @@ bool Session::HandleCommand(const protocol::Command& cmd) {
         case hub::ChannelStatus::kUnknownNamespace: ReplyError(cmd.id, error::kUnknownChannel); return true;
         case hub::ChannelStatus::kOk: break;
       }
-      // TODO(issue 3): presence and history stores. Until then the features are not available.
+      // TODO(issue 3): presence. Until then the feature is not available.
       ReplyError(cmd.id, error::kNotAvailable);
       return true;
     }
@@ -329,13 +331,149 @@ bool Session::HandleSubscribe(const protocol::Command& cmd) {
   result.expires = expires_at != 0;
   result.ttl = TtlSeconds(expires_at, now);
   result.data = claims.data;
+
+  // Positioning and recovery (spec §6.2, §6.3): only for channels that keep history.
+  const engine::HistoryOptions history = engine::HistoryOptionsOf(*opts, cfg.global_history_meta_ttl.count());
+  const bool keeps = engine::KeepsHistory(history);
+  const bool recoverable = keeps && (opts->force_recovery || (opts->allow_recovery && cmd.recoverable) ||
+                                     (v1() && cmd.recover && opts->allow_recovery));
+  const bool positioned =
+      keeps && (recoverable || opts->force_positioning || (opts->allow_positioning && cmd.positioned));
+  engine::HistoryResult hr;
+  std::vector<protocol::Publication> recovered_pubs;
+  if (positioned) {
+    engine::HistoryQuery query;
+    const bool recovering = recoverable && cmd.recover;
+    if (recovering) {
+      query.has_since = true;
+      query.since.offset = cmd.position.offset;
+      query.since.epoch.assign(cmd.position.epoch);
+      query.limit = cfg.client_recovery_max_publication_limit;
+    }
+    services_->engine->history().Read(cmd.channel, query, history, cfg.client_recovery_max_publication_limit,
+                                      services_->loop->now_ms(),
+                                      [&hr](engine::HistoryResult r) { hr = std::move(r); });
+    if (!hr.ok) {
+      ReplyError(cmd.id, error::kInternal);
+      return true;
+    }
+    result.recoverable = recoverable;
+    result.positioned = true;
+    result.epoch = hr.top.epoch;
+    result.offset = hr.top.offset;
+    if (recovering) {
+      result.was_recovering = true;
+      const uint64_t from = cmd.position.offset;
+      const bool epoch_ok = !hr.unrecoverable && (cmd.position.epoch.empty() || cmd.position.epoch == hr.top.epoch);
+      const auto& pubs = hr.publications;
+      result.recovered = epoch_ok && ((pubs.empty() && hr.top.offset == from) ||
+                                      (!pubs.empty() && pubs.front().offset == from + 1 &&
+                                       pubs.back().offset == hr.top.offset));
+      if (result.recovered) {
+        recovered_pubs.reserve(pubs.size());
+        for (const auto& p : pubs) {
+          protocol::Publication rp;
+          rp.data = p.data;
+          rp.offset = p.offset;
+          rp.info_raw = p.info;
+          recovered_pubs.push_back(rp);
+        }
+        result.publications = recovered_pubs.data();
+        result.num_publications = recovered_pubs.size();
+        result.offset = from;  // the client advances through the publications
+      }
+    }
+  }
   std::string& out = services_->replies;
   if (!out.empty()) out += '\n';
   protocol::AppendSubscribeReply(out, version(), cmd.id, result);
-  // Reply first, then join the channel: publications for it can only follow the reply.
+  // Reply first, then join the channel: publications for it can only follow the reply. A
+  // positioned member starts at the stream top it was told about (recovered publications
+  // included), so later publications continue from there without gaps or duplicates.
   Flush();
-  services_->hub->Add(this, cmd.channel, false, expires_at);
+  services_->hub->Add(this, cmd.channel, false, expires_at, positioned, hr.top.offset, hr.top.epoch);
   return true;
+}
+
+bool Session::HandleHistory(const protocol::Command& cmd) {
+  const config::Config& cfg = *services_->config;
+  if (cmd.channel.empty()) {
+    Disconnect(disconnect::kBadRequest);
+    return false;
+  }
+  const config::ChannelOptions* opts = nullptr;
+  switch (hub::ResolveChannel(cfg, cmd.channel, &opts)) {
+    case hub::ChannelStatus::kBadName: ReplyError(cmd.id, error::kBadRequest); return true;
+    case hub::ChannelStatus::kUnknownNamespace: ReplyError(cmd.id, error::kUnknownChannel); return true;
+    case hub::ChannelStatus::kOk: break;
+  }
+  const engine::HistoryOptions history = engine::HistoryOptionsOf(*opts, cfg.global_history_meta_ttl.count());
+  if (!engine::KeepsHistory(history)) {
+    ReplyError(cmd.id, error::kNotAvailable);
+    return true;
+  }
+  const bool anonymous_ok = !user_.empty() || opts->allow_history_for_anonymous;
+  const bool allowed = cfg.client_insecure || (opts->allow_history_for_client && anonymous_ok) ||
+                       (opts->allow_history_for_subscriber && anonymous_ok &&
+                        services_->hub->Find(this, cmd.channel) >= 0);
+  if (!allowed) {
+    ReplyError(cmd.id, error::kPermissionDenied);
+    return true;
+  }
+  if (cmd.reverse && cmd.has_since && cmd.since.offset == 0) {
+    ReplyError(cmd.id, error::kBadRequest);
+    return true;
+  }
+  const int max = cfg.client_history_max_publication_limit;
+  engine::HistoryQuery query;
+  query.limit = (cmd.limit < 0 || cmd.limit > max) ? max : cmd.limit;  // spec §2.8
+  query.reverse = cmd.reverse;
+  query.has_since = cmd.has_since;
+  query.since.offset = cmd.since.offset;
+  query.since.epoch.assign(cmd.since.epoch);
+  engine::HistoryResult hr;
+  services_->engine->history().Read(cmd.channel, query, history, max, services_->loop->now_ms(),
+                                    [&hr](engine::HistoryResult r) { hr = std::move(r); });
+  if (!hr.ok) {
+    ReplyError(cmd.id, error::kInternal);
+    return true;
+  }
+  if (hr.unrecoverable) {
+    ReplyError(cmd.id, error::kUnrecoverablePosition);
+    return true;
+  }
+  std::vector<protocol::Publication> pubs;
+  pubs.reserve(hr.publications.size());
+  for (const auto& p : hr.publications) {
+    protocol::Publication rp;
+    rp.data = p.data;
+    rp.offset = p.offset;
+    rp.info_raw = p.info;
+    pubs.push_back(rp);
+  }
+  protocol::HistoryResult result;
+  result.publications = pubs.data();
+  result.num_publications = pubs.size();
+  result.epoch = hr.top.epoch;
+  result.offset = hr.top.offset;
+  std::string& out = services_->replies;
+  if (!out.empty()) out += '\n';
+  protocol::AppendHistoryReply(out, version(), cmd.id, result);
+  return true;
+}
+
+void Session::OnInsufficientState(std::string_view channel) {
+  int index = services_->hub->Find(this, channel);
+  if (index < 0 || state_ != State::kConnected) return;
+  if (v1() || subs()[static_cast<size_t>(index)].server_side) {
+    Disconnect(disconnect::kInsufficientState);
+    return;
+  }
+  std::string line;
+  protocol::AppendUnsubscribePush(line, version(), channel, protocol::unsubscribe_code::kInsufficientState,
+                                  "insufficient state");
+  services_->hub->Remove(this, static_cast<size_t>(index));
+  SendLines(line);
 }
 
 bool Session::HandleUnsubscribe(const protocol::Command& cmd) {
@@ -380,7 +518,9 @@ bool Session::HandlePublish(const protocol::Command& cmd) {
   pub.user = user_;
   pub.client = client_id();
   pub.conn_info = conn_info_;
-  engine::PublishResult r = services_->broker->Publish(pub);
+  engine::PublishResult r = services_->engine->Publish(
+      pub, engine::HistoryOptionsOf(*opts, cfg.global_history_meta_ttl.count()), false,
+      services_->loop->now_ms());
   if (!r.ok) {
     ReplyError(cmd.id, error::kInternal);
     return true;

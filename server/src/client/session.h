@@ -51,6 +51,11 @@ class Session : public hub::Subscriber {
   // Server-initiated disconnect (API `disconnect`, shutdown, slow client...). Idempotent.
   void Disconnect(const protocol::Disconnect& d);
 
+  // hub::Subscriber: a positioned subscription missed publications. Client-side subscriptions of
+  // v2 clients get an unsubscribe push 2500 (the SDK resubscribes and recovers); server-side
+  // subscriptions and v1 clients are disconnected with 3010 (spec §6.2, §3.2).
+  void OnInsufficientState(std::string_view channel) override;
+
  protected:
   // Transport hooks. SendLines gets one or more JSON lines joined by '\n' for ONE text frame.
   virtual void SendLines(std::string_view lines) = 0;
@@ -71,6 +76,7 @@ class Session : public hub::Subscriber {
   bool HandlePublish(const protocol::Command& cmd);
   bool HandleRefresh(const protocol::Command& cmd);
   bool HandleSubRefresh(const protocol::Command& cmd);
+  bool HandleHistory(const protocol::Command& cmd);
   void ReplyError(uint32_t id, const protocol::ErrorCode& e);
   void ReplyEmpty(uint32_t id, const protocol::Command& cmd);
   void Flush();

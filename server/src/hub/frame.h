@@ -3,6 +3,7 @@
 // per client protocol version, immutable after construction and shared by reference with every
 // loop and subscriber that delivers it.
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -10,6 +11,8 @@ namespace instant::hub {
 
 struct PubFrame {
   std::string channel;
+  uint64_t offset = 0;  // stream position when the channel keeps history (0 = none)
+  std::string epoch;
   std::string v2;  // WebSocket text frame: {"push":{"channel":..,"pub":{..}}}
   std::string v1;  // WebSocket text frame for protocol v1 clients; empty when none is connected
 };

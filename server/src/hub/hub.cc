@@ -13,7 +13,8 @@ int Hub::Find(const Subscriber* s, std::string_view channel) const {
   return -1;
 }
 
-size_t Hub::Add(Subscriber* s, std::string_view channel, bool server_side, int64_t expires_at) {
+size_t Hub::Add(Subscriber* s, std::string_view channel, bool server_side, int64_t expires_at,
+                bool positioned, uint64_t offset, std::string_view epoch) {
   auto it = channels_.find(channel);
   Channel* ch;
   if (it == channels_.end()) {
@@ -26,7 +27,8 @@ size_t Hub::Add(Subscriber* s, std::string_view channel, bool server_side, int64
   }
   size_t index = s->subs_.size();
   s->subs_.push_back(Subscription{ch, static_cast<uint32_t>(ch->members.size()), server_side, expires_at});
-  ch->members.push_back(Member{s, static_cast<uint32_t>(index)});
+  ch->members.push_back(Member{s, static_cast<uint32_t>(index), positioned, offset});
+  if (positioned && !epoch.empty()) ch->epoch.assign(epoch);
   ++num_subscriptions_;
   return index;
 }
@@ -58,21 +60,44 @@ void Hub::RemoveAll(Subscriber* s) {
 size_t Hub::Deliver(const PubFrameRef& frame) {
   auto it = channels_.find(std::string_view(frame->channel));
   if (it == channels_.end()) return 0;
-  const auto& members = it->second->members;
+  Channel* ch = it->second.get();
+  auto& members = ch->members;
   loop_->HoldUntilFlushed(frame);
   const char* v2 = frame->v2.data();
   const uint32_t v2_size = static_cast<uint32_t>(frame->v2.size());
   const char* v1 = frame->v1.data();
   const uint32_t v1_size = static_cast<uint32_t>(frame->v1.size());
-  for (const Member& m : members) {
+  const uint64_t offset = frame->offset;
+  // A new epoch means the stream was lost and recreated: positioned members cannot continue.
+  const bool epoch_changed = offset != 0 && !ch->epoch.empty() && frame->epoch != ch->epoch;
+  if (offset != 0) ch->epoch = frame->epoch;
+  size_t delivered = 0;
+  for (Member& m : members) {
+    if (m.positioned && offset != 0) {
+      if (!epoch_changed && offset <= m.offset) continue;  // late duplicate, already sent by recovery
+      if (epoch_changed || offset != m.offset + 1) {
+        lost_.push_back(m.subscriber);
+        continue;
+      }
+      m.offset = offset;
+    }
     net::Conn* conn = m.subscriber->conn();
     if (m.subscriber->v1()) {
       if (v1_size != 0) conn->WriteShared(v1, v1_size);
     } else {
       conn->WriteShared(v2, v2_size);
     }
+    ++delivered;
   }
-  return members.size();
+  if (!lost_.empty()) {
+    // Notified after the loop: handlers unsubscribe, which reorders `members`.
+    std::vector<Subscriber*> lost;
+    lost.swap(lost_);
+    for (Subscriber* s : lost) s->OnInsufficientState(frame->channel);
+    lost.clear();
+    if (lost_.empty()) lost_.swap(lost);
+  }
+  return delivered;
 }
 
 size_t Hub::CountMembers(std::string_view channel) const {

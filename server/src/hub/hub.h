@@ -43,11 +43,14 @@ struct Subscription {
 
 struct Member {
   Subscriber* subscriber;
-  uint32_t index;  // index in subscriber->subs()
+  uint32_t index;           // index in subscriber->subs()
+  bool positioned = false;  // track the stream position (spec §6.2)
+  uint64_t offset = 0;      // positioned: offset of the last publication this member has
 };
 
 struct Channel {
   std::string name;
+  std::string epoch;  // stream epoch seen by positioned members ("" until known)
   std::vector<Member> members;
 };
 
@@ -55,6 +58,10 @@ struct Channel {
 class Subscriber {
  public:
   Subscriber(net::Conn* conn, bool v1) : conn_(conn), v1_(v1) {}
+  virtual ~Subscriber() = default;
+  // A positioned subscription missed a publication or its stream changed epoch (spec §6.2).
+  // Called after the delivery loop, never during it; the subscriber may unsubscribe or close.
+  virtual void OnInsufficientState(std::string_view channel) {}
   net::Conn* conn() const { return conn_; }
   bool v1() const { return v1_; }
   void set_v1(bool v1) { v1_ = v1; }
@@ -78,7 +85,10 @@ class Hub {
   // client_channel_limit).
   int Find(const Subscriber* s, std::string_view channel) const;
   // Adds the subscription (caller checked it is not present). Returns its index in s->subs().
-  size_t Add(Subscriber* s, std::string_view channel, bool server_side, int64_t expires_at);
+  // A positioned subscription starts at stream position (offset, epoch): publications at or below
+  // that offset are skipped as late duplicates, a gap or another epoch is insufficient state.
+  size_t Add(Subscriber* s, std::string_view channel, bool server_side, int64_t expires_at,
+             bool positioned = false, uint64_t offset = 0, std::string_view epoch = {});
   // Removes s->subs()[index]. Indexes of s's other subscriptions may change (swap-remove).
   void Remove(Subscriber* s, size_t index);
   void RemoveAll(Subscriber* s);
@@ -86,8 +96,6 @@ class Hub {
   // Queues the frame on every local member of frame->channel. Returns the number of deliveries.
   size_t Deliver(const PubFrameRef& frame);
 
-  // Queues arbitrary bytes for every local member of a channel (join/leave, unsubscribe...).
-  // `bytes_v2`/`bytes_v1` are complete WebSocket frames kept alive by `hold`.
   size_t num_channels() const { return channels_.size(); }
   size_t num_subscriptions() const { return num_subscriptions_; }
   // Number of local subscribers of `channel`.
@@ -112,6 +120,7 @@ class Hub {
   // Keys view the Channel's own name (stable: Channel is heap-allocated).
   std::unordered_map<std::string_view, std::unique_ptr<Channel>, Hash, Eq> channels_;
   size_t num_subscriptions_ = 0;
+  std::vector<Subscriber*> lost_;  // scratch: members in insufficient state during Deliver
 };
 
 }  // namespace instant::hub

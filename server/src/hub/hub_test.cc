@@ -133,5 +133,40 @@ TEST_F(HubTest, FrameOutlivesPublisherUntilFlush) {
   EXPECT_EQ(Drain(a.peer), std::string(1000, 'z'));
 }
 
+class RecordingSubscriber : public Subscriber {
+ public:
+  using Subscriber::Subscriber;
+  std::vector<std::string> lost;
+  void OnInsufficientState(std::string_view channel) override { lost.emplace_back(channel); }
+};
+
+TEST_F(HubTest, PositionedMembersSkipDuplicatesAndReportGapsAndNewEpochs) {
+  Client& a = NewClient();
+  RecordingSubscriber positioned(a.conn, false);
+  hub_.Add(&positioned, "s", false, 0, /*positioned=*/true, /*offset=*/5, "E1");
+  auto frame = [&](uint64_t offset, std::string epoch, std::string bytes) {
+    auto f = std::make_shared<PubFrame>();
+    f->channel = "s";
+    f->offset = offset;
+    f->epoch = std::move(epoch);
+    f->v2 = std::move(bytes);
+    return PubFrameRef(f);
+  };
+  EXPECT_EQ(hub_.Deliver(frame(5, "E1", "[5]")), 0u);  // already recovered: late duplicate
+  EXPECT_EQ(hub_.Deliver(frame(6, "E1", "[6]")), 1u);
+  EXPECT_EQ(hub_.Deliver(frame(7, "E1", "[7]")), 1u);
+  loop_.RunOnce(0);
+  EXPECT_EQ(Drain(a.peer), "[6][7]");
+  EXPECT_TRUE(positioned.lost.empty());
+  EXPECT_EQ(hub_.Deliver(frame(9, "E1", "[9]")), 0u);  // 8 is missing
+  ASSERT_EQ(positioned.lost.size(), 1u);
+  EXPECT_EQ(positioned.lost[0], "s");
+  hub_.RemoveAll(&positioned);
+  hub_.Add(&positioned, "s", false, 0, true, 9, "E1");
+  EXPECT_EQ(hub_.Deliver(frame(10, "E2", "[10]")), 0u);  // the stream was recreated
+  EXPECT_EQ(positioned.lost.size(), 2u);
+  hub_.RemoveAll(&positioned);
+}
+
 }  // namespace
 }  // namespace instant::hub

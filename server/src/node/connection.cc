@@ -138,6 +138,7 @@ size_t Connection::HandleRequest(char* data, size_t size) {
   if (req.path == "/api" || req.path.substr(0, 5) == "/api/") {
     api::Context& ctx = worker_->api();
     ctx.now_unix = loop()->unix_now();
+    ctx.now_ms = loop()->now_ms();
     api::HandleHttp(ctx, req, body, keep_alive, &out);
   } else if (req.path == "/health") {
     http::AppendResponse(out, 200, "application/json", "{}", keep_alive);

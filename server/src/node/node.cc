@@ -11,6 +11,8 @@
 #include "config/config.h"
 #include "config/version.h"
 #include "engine/memory_broker.h"
+#include "engine/memory_history.h"
+#include "engine/memory_presence.h"
 #include "node/connection.h"
 #include "node/serve.h"
 #include "protocol/encoder.h"
@@ -24,6 +26,7 @@ Worker::Worker(Node* node, int index) : node_(node), loop_(index), hub_(&loop_) 
   services_.config = &node->config();
   services_.verifier = node->verifier();
   services_.broker = node->broker();
+  services_.engine = node->engine();
   services_.hub = &hub_;
   services_.loop = &loop_;
   services_.decoder = &decoder_;
@@ -32,6 +35,7 @@ Worker::Worker(Node* node, int index) : node_(node), loop_(index), hub_(&loop_) 
   services_.version = kVersion;
   api_.config = &node->config();
   api_.broker = node->broker();
+  api_.engine = node->engine();
   api_.counters = &node->counters();
   api_.node = &node->info();
   loop_.SetTick(std::chrono::milliseconds(1000), [this] { Tick(); });
@@ -68,6 +72,11 @@ void Worker::Forget(Connection* conn) {
 }
 
 void Worker::Tick() {
+  if (loop_.index() == 0) {
+    // Expired history streams and presence entries: bounded work per call (engine/memory_*.h).
+    node_->engine()->history().Sweep(loop_.now_ms());
+    node_->engine()->presence().Sweep(loop_.now_ms());
+  }
   // Backwards: a tick may close connections, which swap-removes them from conns_.
   for (size_t i = conns_.size(); i-- > 0;) {
     if (i < conns_.size()) conns_[i]->OnTick();
@@ -104,7 +113,9 @@ bool Node::Start(std::string* error) {
     verifier_ = auth::Verifier::Create(vc, error);
     if (!verifier_) return false;
   }
-  broker_ = std::make_unique<engine::MemoryBroker>(this);
+  engine_ = std::make_unique<engine::Engine>(std::make_unique<engine::MemoryBroker>(this),
+                                             std::make_unique<engine::MemoryHistoryStore>(),
+                                             std::make_unique<engine::MemoryPresenceStore>());
   uid_ = NewUuidV4();
   char host[256] = {0};
   gethostname(host, sizeof(host) - 1);
@@ -142,6 +153,8 @@ Worker* Node::NextWorker() {
 void Node::DeliverLocal(const engine::Publication& pub) {
   auto frame = std::make_shared<hub::PubFrame>();
   frame->channel.assign(pub.channel);
+  frame->offset = pub.offset;
+  frame->epoch.assign(pub.epoch);
   protocol::ClientInfo info{pub.user, pub.client, pub.conn_info, pub.chan_info};
   protocol::Publication p;
   p.data = pub.data;
@@ -183,7 +196,7 @@ int Node::Run() {
     });
   }
   log::Info("instant {} serving on {}:{} ({} workers, engine {})", kVersion,
-            config_.address.empty() ? "0.0.0.0" : config_.address, port_, workers_.size(), broker_->name());
+            config_.address.empty() ? "0.0.0.0" : config_.address, port_, workers_.size(), engine_->broker().name());
   int sig = 0;
   sigwait(&set, &sig);
   log::Info("received {}, shutting down (clients are told to reconnect; up to {} ms)",

@@ -24,6 +24,7 @@
 #include "api/api.h"
 #include "client/services.h"
 #include "engine/broker.h"
+#include "engine/engine.h"
 #include "hub/hub.h"
 #include "net/listener.h"
 #include "net/loop.h"
@@ -93,7 +94,8 @@ class Node final : public engine::LocalDelivery {
   const config::Config& config() const { return config_; }
   const auth::Verifier* verifier() const { return verifier_.get(); }
   const ws::OriginPolicy& origins() const { return origins_; }
-  engine::Broker* broker() { return broker_.get(); }
+  engine::Broker* broker() { return &engine_->broker(); }
+  engine::Engine* engine() { return engine_.get(); }
   client::NodeCounters& counters() { return counters_; }
   client::UserConnections& users() { return users_; }
   const api::NodeInfo& info() const { return info_; }
@@ -106,7 +108,7 @@ class Node final : public engine::LocalDelivery {
   const config::Config& config_;
   std::unique_ptr<auth::Verifier> verifier_;
   ws::OriginPolicy origins_;
-  std::unique_ptr<engine::Broker> broker_;
+  std::unique_ptr<engine::Engine> engine_;
   client::NodeCounters counters_;
   client::UserConnections users_;
   std::vector<std::unique_ptr<Worker>> workers_;

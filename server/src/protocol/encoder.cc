@@ -55,10 +55,22 @@ void AppendClientInfo(std::string& out, const ClientInfo& info) {
   out += '}';
 }
 
+void AppendPublication(std::string& out, const Publication& p);
+
+}  // namespace
+
+void AppendClientInfoObject(std::string& out, const ClientInfo& info) { AppendClientInfo(out, info); }
+
+namespace {
+
 void AppendPublication(std::string& out, const Publication& p) {
   ObjectWriter o(out);
   o.Raw("\"data\":", p.data);
-  if (p.info != nullptr) AppendClientInfo(o.Key("\"info\":"), *p.info);
+  if (p.info != nullptr) {
+    AppendClientInfo(o.Key("\"info\":"), *p.info);
+  } else if (!p.info_raw.empty()) {
+    o.Raw("\"info\":", p.info_raw);
+  }
   o.Uint("\"offset\":", p.offset);
 }
 
