@@ -19,8 +19,9 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
 import { Centrifuge } from 'centrifuge';
+import Centrifuge2 from 'centrifuge2';
 
-export { WebSocket, Centrifuge, sleep };
+export { WebSocket, Centrifuge, Centrifuge2, sleep };
 
 export const BIN = process.env.INSTANT_BIN ? path.resolve(process.env.INSTANT_BIN) : '';
 export const SCALE = Math.max(1, Number(process.env.INSTANT_TEST_TIMEOUT_SCALE) || 1);
@@ -495,6 +496,7 @@ export class RawConn {
     this.closeInfo = null; // {code, reason}
     this.openError = null; // Error from the handshake (e.g. 403)
     this.httpStatus = null; // status of a refused handshake
+    this.wsPings = []; // arrival time (ms) of every WebSocket-level PING control frame (answered by ws)
     this._waiters = new Set();
     this.autoPong = false;
     const opts = { headers };
@@ -518,6 +520,10 @@ export class RawConn {
       });
     });
     this.ws.on('error', () => {}); // reported through opened/closed
+    this.ws.on('ping', () => {
+      this.wsPings.push(Date.now());
+      this._notify();
+    });
     this.ws.on('message', (data, isBinary) => {
       const text = data.toString('utf8');
       this.frames.push({ text, isBinary });
@@ -597,6 +603,11 @@ export class RawConn {
       this._waiters.add(waiter);
       waiter();
     });
+  }
+
+  // Resolves with the arrival times of the first `count` WebSocket PING control frames.
+  waitWsPings(count, { timeout = ms(5000) } = {}) {
+    return this._wait(() => (this.wsPings.length >= count ? { value: this.wsPings.slice(0, count) } : null), timeout, `${count} WebSocket PING frame(s) (got ${this.wsPings.length})`);
   }
 
   // Resolves {code, reason} when the server closes the connection.
@@ -781,4 +792,182 @@ export function recordingWebSocket({ origin, record = { sent: [], received: [] }
       return super.send(data, ...rest);
     }
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client protocol v1 (spec §3): raw frames and the official JS 2.x client (npm centrifuge 2.8.x,
+// installed as the alias `centrifuge2`).
+
+// Opens a raw connection (opts as for openWs, e.g. {path: '/connection/websocket?cf_protocol_version=v1'})
+// and sends the v1 connect `{"id":1,"params":{...}}` (method 0 omitted, as JS 2.x does); resolves
+// the connection with `.connectReply` (the `result` object). Fails unless the reply has a result.
+export async function rawConnectV1(server, { token, data, name = 'raw-v1', ...opts } = {}) {
+  const conn = await openWs(server, opts);
+  const params = { name };
+  if (token !== undefined) params.token = token;
+  if (data !== undefined) params.data = data;
+  conn.send({ id: 1, params });
+  const reply = await conn.reply(1);
+  if (!reply.result) throw new Error(`v1 connect failed: ${JSON.stringify(reply)}`);
+  conn.connectReply = reply.result;
+  conn.nextId = 2;
+  return conn;
+}
+
+// Sends one v1 command `{"id":N,"method":M,"params":{...}}` (params omitted when undefined) with
+// the next id on a RawConn connected with rawConnectV1, and resolves its reply.
+export async function commandV1(conn, method, params, opts) {
+  const id = conn.nextId++;
+  const cmd = { id, method };
+  if (params !== undefined) cmd.params = params;
+  conn.send(cmd);
+  return conn.reply(id, opts);
+}
+
+// A minimal XMLHttpRequest over node:http, enough for JS 2.x's AJAX calls to its app endpoints
+// (subscribeEndpoint, refreshEndpoint): open/setRequestHeader/send/abort, readyState 4 with
+// status and responseText, onreadystatechange. A network error completes with status 0.
+export class NodeXMLHttpRequest {
+  constructor() {
+    this.readyState = 0;
+    this.status = 0;
+    this.responseText = '';
+    this.withCredentials = false;
+    this.onreadystatechange = null;
+    this._headers = {};
+    this._aborted = false;
+    this._req = null;
+  }
+
+  open(method, url) {
+    this._method = method;
+    this._url = url;
+    this.readyState = 1;
+  }
+
+  setRequestHeader(name, value) {
+    this._headers[name] = value;
+  }
+
+  send(body) {
+    if (this._aborted) return;
+    const data = body === undefined || body === null ? undefined : Buffer.from(String(body));
+    const headers = { ...this._headers };
+    if (data !== undefined) headers['content-length'] = data.length;
+    const req = http.request(this._url, { method: this._method, headers, agent: false }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        this.status = res.statusCode;
+        this.responseText = Buffer.concat(chunks).toString('utf8');
+        this._done();
+      });
+      res.on('error', () => this._done());
+    });
+    this._req = req;
+    req.setTimeout(ms(5000), () => req.destroy(new TimeoutError(`XHR ${this._method} ${this._url} timed out`)));
+    req.on('error', () => this._done());
+    if (data !== undefined) req.write(data);
+    req.end();
+  }
+
+  abort() {
+    this._aborted = true;
+    this._req?.destroy();
+  }
+
+  _done() {
+    if (this._aborted || this.readyState === 4) return;
+    this.readyState = 4;
+    this.onreadystatechange?.();
+  }
+}
+
+// A stand-in for the application backend on a free loopback port (JS 2.x's subscribeEndpoint /
+// refreshEndpoint). Every request is recorded in `requests` ({method, url, headers, text, json})
+// and answered by `handler(request)` → {status = 200, body} (an object is sent as JSON). Closed by
+// cleanup().
+export async function startAppServer(handler) {
+  const requests = [];
+  const srv = http.createServer(async (req, res) => {
+    const chunks = [];
+    for await (const c of req) chunks.push(c);
+    const text = Buffer.concat(chunks).toString('utf8');
+    let json;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    const r = { method: req.method, url: req.url, headers: req.headers, text, json };
+    requests.push(r);
+    let out;
+    try {
+      out = (await handler(r)) ?? {};
+    } catch (e) {
+      out = { status: 500, body: { error: String(e?.stack ?? e) } };
+    }
+    const body = typeof out.body === 'string' ? out.body : JSON.stringify(out.body ?? {});
+    res.writeHead(out.status ?? 200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  });
+  await new Promise((resolve, reject) => {
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = srv.address();
+  onCleanup(
+    () =>
+      new Promise((resolve) => {
+        srv.closeAllConnections?.();
+        srv.close(() => resolve());
+      }),
+  );
+  return { url: `http://127.0.0.1:${port}`, port, requests, server: srv };
+}
+
+const V1_CLIENT_EVENTS = ['connect', 'disconnect', 'publish', 'subscribe', 'unsubscribe', 'join', 'leave', 'message'];
+const V1_SUB_EVENTS = ['subscribe', 'unsubscribe', 'publish', 'join', 'leave'];
+
+// A JS 2.x client (protocol v1) on the server's endpoint: npm ws as the WebSocket (or opts.websocket),
+// NodeXMLHttpRequest for its AJAX calls, short retry delays, and an EventLog as `client.log`
+// (events connect, disconnect, publish, subscribe, unsubscribe, join, leave, message, error).
+// `token` (optional) is set with setToken(). Not connected yet: call connectedV1(client).
+export function newClientV1(server, opts = {}) {
+  const { url, token, ...rest } = opts;
+  const client = new Centrifuge2(url ?? server.wsUrl, {
+    websocket: WebSocket,
+    xmlhttprequest: NodeXMLHttpRequest,
+    minRetry: 50,
+    maxRetry: 300,
+    timeout: ms(5000),
+    ...rest,
+  });
+  if (token !== undefined) client.setToken(token);
+  client.log = new EventLog(client, V1_CLIENT_EVENTS);
+  onCleanup(() => {
+    client.disconnect();
+    client.removeAllListeners();
+    try {
+      client._transport?.terminate?.();
+    } catch {
+      // ignore
+    }
+  });
+  return client;
+}
+
+// Connects a JS 2.x client and waits for its 'connect' event.
+export async function connectedV1(client, timeout = ms(5000)) {
+  const n = client.log.count('connect');
+  client.connect();
+  return client.log.wait('connect', { nth: n + 1, timeout });
+}
+
+// client.subscribe(channel) (JS 2.x subscribes at once, or at connect) with an EventLog as
+// `sub.log` (events subscribe, unsubscribe, publish, join, leave, error).
+export function subscribeV1(client, channel, events) {
+  const sub = client.subscribe(channel, events);
+  sub.log = new EventLog(sub, V1_SUB_EVENTS);
+  return sub;
 }

@@ -14,6 +14,7 @@
 #include "http/response.h"
 #include "http/util.h"
 #include "hub/channel_rules.h"
+#include "protocol/encoder.h"
 #include "protocol/json_check.h"
 
 namespace instant::api {
@@ -285,6 +286,72 @@ Status Broadcast(Context& ctx, std::string_view params, std::string* result) {
   return Status::Ok();
 }
 
+// Reads the "channel" param of methods that take only a channel.
+Status ChannelParam(std::string_view params, std::string* channel) {
+  simdjson::ondemand::document doc;
+  object obj;
+  if (!OpenParams(params, &doc, &obj)) return Status::Error(error::kBadRequest, "params must be a JSON object");
+  for (auto field : obj) {
+    std::string_view key, s;
+    if (field.unescaped_key().get(key) != simdjson::SUCCESS) return Status::Error(error::kBadRequest);
+    if (key == "channel") {
+      if (field.value().get_string().get(s) != simdjson::SUCCESS) {
+        return Status::Error(error::kBadRequest, "channel must be a string");
+      }
+      channel->assign(s);
+    }
+  }
+  return Status::Ok();
+}
+
+Status PresenceChannel(Context& ctx, std::string_view params, std::string* channel) {
+  if (Status s = ChannelParam(params, channel); s.error) return s;
+  const config::ChannelOptions* opts = nullptr;
+  if (Status s = CheckChannel(ctx, *channel, &opts); s.error) return s;
+  if (!opts->presence) return Status::Error(error::kNotAvailable, "presence is not enabled for this channel");
+  return Status::Ok();
+}
+
+Status Presence(Context& ctx, std::string_view params, std::string* result) {
+  std::string channel;
+  if (Status s = PresenceChannel(ctx, params, &channel); s.error) return s;
+  bool ok = false;
+  std::vector<engine::PresenceEntry> entries;
+  ctx.engine->presence().Get(channel, ctx.now_ms, [&](bool r, std::vector<engine::PresenceEntry> e) {
+    ok = r;
+    entries = std::move(e);
+  });
+  if (!ok) return Status::Error(error::kInternal);
+  *result += "{\"presence\":{";
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const auto& e = entries[i];
+    if (i > 0) *result += ',';
+    json::AppendString(*result, e.client);
+    *result += ':';
+    protocol::AppendClientInfoObject(*result, protocol::ClientInfo{e.user, e.client, e.conn_info, e.chan_info});
+  }
+  *result += "}}";
+  return Status::Ok();
+}
+
+Status PresenceStats(Context& ctx, std::string_view params, std::string* result) {
+  std::string channel;
+  if (Status s = PresenceChannel(ctx, params, &channel); s.error) return s;
+  bool ok = false;
+  engine::PresenceStats stats;
+  ctx.engine->presence().Stats(channel, ctx.now_ms, [&](bool r, engine::PresenceStats st) {
+    ok = r;
+    stats = st;
+  });
+  if (!ok) return Status::Error(error::kInternal);
+  *result += "{\"num_clients\":";
+  json::AppendUint(*result, stats.num_clients);
+  *result += ",\"num_users\":";
+  json::AppendUint(*result, stats.num_users);
+  *result += '}';
+  return Status::Ok();
+}
+
 using Handler = Status (*)(Context&, std::string_view, std::string*);
 struct Route {
   std::string_view name;
@@ -298,6 +365,8 @@ constexpr Route kRoutes[] = {
     {"broadcast", Broadcast},
     {"history", History},
     {"history_remove", HistoryRemove},
+    {"presence", Presence},
+    {"presence_stats", PresenceStats},
 };
 
 // Legacy integer method numbers (spec §7.1).

@@ -56,8 +56,41 @@ void Session::OnTransportClosed() {
       services_->users->Remove(user_);
     }
   }
+  if (state_ == State::kConnected) {
+    while (!subs().empty()) LeaveChannel(subs().size() - 1);
+  }
   services_->hub->RemoveAll(this);
   state_ = State::kClosed;
+}
+
+void Session::AfterJoin(size_t index, const config::ChannelOptions& opts) {
+  hub::Subscription& sub = mutable_subs()[index];
+  const std::string_view channel = sub.channel->name;
+  if (opts.presence) {
+    sub.presence = true;
+    engine::PresenceEntry entry{std::string(client_id()), user_, conn_info_, sub.chan_info};
+    services_->engine->presence().Add(channel, entry, services_->config->presence_ttl.count(),
+                                      services_->loop->now_ms());
+  }
+  if (opts.join_leave) {
+    sub.join_leave = true;
+    engine::JoinLeave event{channel, true, user_, client_id(), conn_info_, sub.chan_info};
+    services_->engine->broker().PublishJoinLeave(event);
+  }
+}
+
+void Session::LeaveChannel(size_t index) {
+  const hub::Subscription& sub = subs()[index];
+  // The channel name must outlive the hub removal for the announcements below.
+  const std::string channel = sub.channel->name;
+  const bool presence = sub.presence, join_leave = sub.join_leave;
+  const std::string chan_info = sub.chan_info;
+  services_->hub->Remove(this, index);
+  if (presence) services_->engine->presence().Remove(channel, client_id());
+  if (join_leave) {
+    engine::JoinLeave event{channel, false, user_, client_id(), conn_info_, chan_info};
+    services_->engine->broker().PublishJoinLeave(event);
+  }
 }
 
 void Session::Disconnect(const protocol::Disconnect& d) {
@@ -150,21 +183,8 @@ bool Session::HandleCommand(const protocol::Command& cmd) {
     case Method::kHistory:
       return HandleHistory(cmd);
     case Method::kPresence:
-    case Method::kPresenceStats: {
-      if (cmd.channel.empty()) {
-        Disconnect(disconnect::kBadRequest);
-        return false;
-      }
-      const config::ChannelOptions* opts = nullptr;
-      switch (hub::ResolveChannel(*services_->config, cmd.channel, &opts)) {
-        case hub::ChannelStatus::kBadName: ReplyError(cmd.id, error::kBadRequest); return true;
-        case hub::ChannelStatus::kUnknownNamespace: ReplyError(cmd.id, error::kUnknownChannel); return true;
-        case hub::ChannelStatus::kOk: break;
-      }
-      // TODO(issue 3): presence. Until then the feature is not available.
-      ReplyError(cmd.id, error::kNotAvailable);
-      return true;
-    }
+    case Method::kPresenceStats:
+      return HandlePresence(cmd);
     case Method::kRpc:
       ReplyError(cmd.id, error::kNotAvailable);  // no RPC proxy configured
       return true;
@@ -256,8 +276,12 @@ bool Session::HandleConnect(const protocol::Command& cmd) {
   // The reply must reach the client before any publication of its server-side channels.
   Flush();
   for (const std::string& ch : claims.channels) {
-    if (services_->hub->Find(this, ch) < 0) services_->hub->Add(this, ch, true, 0);
+    const config::ChannelOptions* opts = nullptr;
+    if (services_->hub->Find(this, ch) >= 0 || hub::ResolveChannel(cfg, ch, &opts) != hub::ChannelStatus::kOk) continue;
+    size_t index = services_->hub->Add(this, ch, true, 0, false, 0, {}, opts->force_push_join_leave);
+    AfterJoin(index, *opts);
   }
+  next_presence_ms_ = services_->loop->now_ms() + cfg.client_presence_update_interval.count();
   SchedulePing(true);
   return true;
 }
@@ -302,9 +326,14 @@ bool Session::HandleSubscribe(const protocol::Command& cmd) {
         break;
     }
     // A token for another channel, user or client is not a permission error but a forged or
-    // misused token (Centrifugo v4+: 3500).
-    if (claims.channel != cmd.channel || claims.user != user_ ||
-        (!claims.client.empty() && claims.client != client_id())) {
+    // misused token (Centrifugo v4+: 3500). Protocol v1 clients talk to v3-era backends, whose
+    // tokens are bound to the connection by `client` and carry no `sub`; Centrifugo v3 answered a
+    // mismatch with 103 rather than closing the connection.
+    if (const TokenMatch m = MatchSubToken(claims, cmd.channel); m != TokenMatch::kOk) {
+      if (m == TokenMatch::kPermission) {
+        ReplyError(cmd.id, error::kPermissionDenied);
+        return true;
+      }
       Disconnect(disconnect::kInvalidToken);
       return false;
     }
@@ -391,7 +420,11 @@ bool Session::HandleSubscribe(const protocol::Command& cmd) {
   // positioned member starts at the stream top it was told about (recovered publications
   // included), so later publications continue from there without gaps or duplicates.
   Flush();
-  services_->hub->Add(this, cmd.channel, false, expires_at, positioned, hr.top.offset, hr.top.epoch);
+  const bool wants_join_leave = opts->force_push_join_leave || (opts->join_leave && cmd.join_leave);
+  size_t index = services_->hub->Add(this, cmd.channel, false, expires_at, positioned, hr.top.offset,
+                                     hr.top.epoch, wants_join_leave);
+  mutable_subs()[index].chan_info = std::move(claims.info);
+  AfterJoin(index, *opts);
   return true;
 }
 
@@ -472,8 +505,80 @@ void Session::OnInsufficientState(std::string_view channel) {
   std::string line;
   protocol::AppendUnsubscribePush(line, version(), channel, protocol::unsubscribe_code::kInsufficientState,
                                   "insufficient state");
-  services_->hub->Remove(this, static_cast<size_t>(index));
+  LeaveChannel(static_cast<size_t>(index));
   SendLines(line);
+}
+
+bool Session::HandlePresence(const protocol::Command& cmd) {
+  const config::Config& cfg = *services_->config;
+  if (cmd.channel.empty()) {
+    Disconnect(disconnect::kBadRequest);
+    return false;
+  }
+  const config::ChannelOptions* opts = nullptr;
+  switch (hub::ResolveChannel(cfg, cmd.channel, &opts)) {
+    case hub::ChannelStatus::kBadName: ReplyError(cmd.id, error::kBadRequest); return true;
+    case hub::ChannelStatus::kUnknownNamespace: ReplyError(cmd.id, error::kUnknownChannel); return true;
+    case hub::ChannelStatus::kOk: break;
+  }
+  if (!opts->presence) {
+    ReplyError(cmd.id, error::kNotAvailable);
+    return true;
+  }
+  const bool anonymous_ok = !user_.empty() || opts->allow_presence_for_anonymous;
+  const bool allowed = cfg.client_insecure || (opts->allow_presence_for_client && anonymous_ok) ||
+                       (opts->allow_presence_for_subscriber && anonymous_ok &&
+                        services_->hub->Find(this, cmd.channel) >= 0);
+  if (!allowed) {
+    ReplyError(cmd.id, error::kPermissionDenied);
+    return true;
+  }
+  std::string& out = services_->replies;
+  const int64_t now_ms = services_->loop->now_ms();
+  if (cmd.method == Method::kPresenceStats) {
+    bool ok = false;
+    engine::PresenceStats stats;
+    services_->engine->presence().Stats(cmd.channel, now_ms, [&](bool r, engine::PresenceStats st) {
+      ok = r;
+      stats = st;
+    });
+    if (!ok) {
+      ReplyError(cmd.id, error::kInternal);
+      return true;
+    }
+    if (!out.empty()) out += '\n';
+    protocol::AppendPresenceStatsReply(out, version(), cmd.id, stats.num_clients, stats.num_users);
+    return true;
+  }
+  bool ok = false;
+  std::vector<engine::PresenceEntry> entries;
+  services_->engine->presence().Get(cmd.channel, now_ms, [&](bool r, std::vector<engine::PresenceEntry> e) {
+    ok = r;
+    entries = std::move(e);
+  });
+  if (!ok) {
+    ReplyError(cmd.id, error::kInternal);
+    return true;
+  }
+  std::vector<protocol::ClientInfo> infos;
+  infos.reserve(entries.size());
+  for (const auto& e : entries) infos.push_back(protocol::ClientInfo{e.user, e.client, e.conn_info, e.chan_info});
+  if (!out.empty()) out += '\n';
+  protocol::AppendPresenceReply(out, version(), cmd.id, infos.data(), infos.size());
+  return true;
+}
+
+Session::TokenMatch Session::MatchSubToken(const auth::SubscriptionClaims& claims, std::string_view channel) const {
+  const bool client_set = !claims.client.empty();
+  const bool client_ok = claims.client == client_id();
+  if (v1()) {
+    // Centrifugo v3: `channel` and (when present) `client` must match; `sub` is not read.
+    if (claims.channel != channel) return TokenMatch::kInvalid;
+    if (client_set) return client_ok ? TokenMatch::kOk : TokenMatch::kPermission;
+    return claims.user == user_ ? TokenMatch::kOk : TokenMatch::kInvalid;
+  }
+  if (claims.channel != channel || claims.user != user_ || (client_set && !client_ok)) return TokenMatch::kInvalid;
+  return TokenMatch::kOk;
 }
 
 bool Session::HandleUnsubscribe(const protocol::Command& cmd) {
@@ -482,7 +587,7 @@ bool Session::HandleUnsubscribe(const protocol::Command& cmd) {
     return false;
   }
   int index = services_->hub->Find(this, cmd.channel);
-  if (index >= 0) services_->hub->Remove(this, static_cast<size_t>(index));
+  if (index >= 0) LeaveChannel(static_cast<size_t>(index));
   ReplyEmpty(cmd.id, cmd);
   return true;
 }
@@ -598,8 +703,11 @@ bool Session::HandleSubRefresh(const protocol::Command& cmd) {
     case auth::TokenStatus::kOk:
       break;
   }
-  if (claims.channel != cmd.channel || claims.user != user_ ||
-      (!claims.client.empty() && claims.client != client_id())) {
+  if (const TokenMatch m = MatchSubToken(claims, cmd.channel); m != TokenMatch::kOk) {
+    if (m == TokenMatch::kPermission) {
+      ReplyError(cmd.id, error::kPermissionDenied);
+      return true;
+    }
     Disconnect(disconnect::kInvalidToken);
     return false;
   }
@@ -677,8 +785,17 @@ void Session::OnTick() {
     out.clear();
     protocol::AppendUnsubscribePush(out, version(), s.channel->name, protocol::unsubscribe_code::kExpired,
                                     "subscription expired");
-    services_->hub->Remove(this, i);  // swap-remove: index i now holds another subscription
+    LeaveChannel(i);  // swap-remove: index i now holds another subscription
     Flush();
+  }
+  if (now_ms >= next_presence_ms_) {
+    // Presence entries expire after presence_ttl unless refreshed (spec §8.1).
+    next_presence_ms_ = now_ms + cfg.client_presence_update_interval.count();
+    for (const hub::Subscription& sub : subs()) {
+      if (!sub.presence) continue;
+      engine::PresenceEntry entry{std::string(client_id()), user_, conn_info_, sub.chan_info};
+      services_->engine->presence().Add(sub.channel->name, entry, cfg.presence_ttl.count(), now_ms);
+    }
   }
 }
 

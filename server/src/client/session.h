@@ -19,6 +19,12 @@
 namespace instant::protocol {
 struct Command;
 }
+namespace instant::config {
+struct ChannelOptions;
+}
+namespace instant::auth {
+struct SubscriptionClaims;
+}
 
 namespace instant::client {
 
@@ -77,6 +83,14 @@ class Session : public hub::Subscriber {
   bool HandleRefresh(const protocol::Command& cmd);
   bool HandleSubRefresh(const protocol::Command& cmd);
   bool HandleHistory(const protocol::Command& cmd);
+  bool HandlePresence(const protocol::Command& cmd);
+  // After hub->Add: presence entry and join announcement per the channel's options.
+  void AfterJoin(size_t index, const config::ChannelOptions& opts);
+  // Leaves subs()[index]: presence entry removed, leave announced, hub membership dropped.
+  void LeaveChannel(size_t index);
+  // Whether a verified subscription token belongs to this connection and channel.
+  enum class TokenMatch : uint8_t { kOk, kInvalid /* close 3500 */, kPermission /* error 103 (v1) */ };
+  TokenMatch MatchSubToken(const auth::SubscriptionClaims& claims, std::string_view channel) const;
   void ReplyError(uint32_t id, const protocol::ErrorCode& e);
   void ReplyEmpty(uint32_t id, const protocol::Command& cmd);
   void Flush();
@@ -92,6 +106,7 @@ class Session : public hub::Subscriber {
   int64_t next_ping_ms_ = 0;
   int64_t pong_deadline_ms_ = 0;
   int64_t expires_at_ = 0;  // connection expiry, Unix seconds; 0 = never
+  int64_t next_presence_ms_ = 0;
   std::string user_;
   std::string conn_info_;   // raw JSON from the token's info claim
 };

@@ -20,6 +20,13 @@ struct Publication {
   std::string_view epoch;
 };
 
+// A join or leave of one client in one channel (spec §2.11), carried like a publication.
+struct JoinLeave {
+  std::string_view channel;
+  bool join = true;
+  std::string_view user, client, conn_info, chan_info;
+};
+
 struct PublishResult {
   bool ok = true;
   uint64_t offset = 0;
@@ -31,6 +38,7 @@ struct PublishResult {
 class LocalDelivery {
  public:
   virtual void DeliverLocal(const Publication& pub) = 0;
+  virtual void DeliverJoinLeave(const JoinLeave& event) = 0;
 
  protected:
   ~LocalDelivery() = default;
@@ -41,6 +49,8 @@ class Broker {
   virtual ~Broker() = default;
   // Thread-safe. Publishes to every subscriber of pub.channel on every node.
   virtual PublishResult Publish(const Publication& pub) = 0;
+  // Thread-safe. Announces a join/leave to the channel's subscribers on every node.
+  virtual void PublishJoinLeave(const JoinLeave& event) = 0;
   virtual std::string_view name() const = 0;
 };
 

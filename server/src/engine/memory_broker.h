@@ -12,6 +12,7 @@ class MemoryBroker final : public Broker {
     local_->DeliverLocal(pub);
     return PublishResult{};
   }
+  void PublishJoinLeave(const JoinLeave& event) override { local_->DeliverJoinLeave(event); }
   std::string_view name() const override { return "memory"; }
 
  private:

@@ -10,6 +10,9 @@
 namespace instant::hub {
 
 struct PubFrame {
+  // Publications go to every member; join/leave pushes only to members that asked for them.
+  enum class Kind : uint8_t { kPublication, kJoinLeave };
+  Kind kind = Kind::kPublication;
   std::string channel;
   uint64_t offset = 0;  // stream position when the channel keeps history (0 = none)
   std::string epoch;

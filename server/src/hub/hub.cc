@@ -14,7 +14,7 @@ int Hub::Find(const Subscriber* s, std::string_view channel) const {
 }
 
 size_t Hub::Add(Subscriber* s, std::string_view channel, bool server_side, int64_t expires_at,
-                bool positioned, uint64_t offset, std::string_view epoch) {
+                bool positioned, uint64_t offset, std::string_view epoch, bool wants_join_leave) {
   auto it = channels_.find(channel);
   Channel* ch;
   if (it == channels_.end()) {
@@ -26,8 +26,13 @@ size_t Hub::Add(Subscriber* s, std::string_view channel, bool server_side, int64
     ch = it->second.get();
   }
   size_t index = s->subs_.size();
-  s->subs_.push_back(Subscription{ch, static_cast<uint32_t>(ch->members.size()), server_side, expires_at});
-  ch->members.push_back(Member{s, static_cast<uint32_t>(index), positioned, offset});
+  Subscription sub;
+  sub.channel = ch;
+  sub.position = static_cast<uint32_t>(ch->members.size());
+  sub.server_side = server_side;
+  sub.expires_at = expires_at;
+  s->subs_.push_back(std::move(sub));
+  ch->members.push_back(Member{s, static_cast<uint32_t>(index), positioned, wants_join_leave, offset});
   if (positioned && !epoch.empty()) ch->epoch.assign(epoch);
   ++num_subscriptions_;
   return index;
@@ -35,16 +40,16 @@ size_t Hub::Add(Subscriber* s, std::string_view channel, bool server_side, int64
 
 void Hub::Remove(Subscriber* s, size_t index) {
   auto& subs = s->subs_;
-  Subscription sub = subs[index];
-  Channel* ch = sub.channel;
+  const uint32_t position = subs[index].position;
+  Channel* ch = subs[index].channel;
   // Channel side: move the last member into the hole and fix its back-index.
   Member last = ch->members.back();
-  ch->members[sub.position] = last;
-  last.subscriber->subs_[last.index].position = sub.position;
+  ch->members[position] = last;
+  last.subscriber->subs_[last.index].position = position;
   ch->members.pop_back();
   // Subscriber side: same for the subscriber's last subscription.
   if (index + 1 != subs.size()) {
-    subs[index] = subs.back();
+    subs[index] = std::move(subs.back());
     subs[index].channel->members[subs[index].position].index = static_cast<uint32_t>(index);
   }
   subs.pop_back();
@@ -72,6 +77,19 @@ size_t Hub::Deliver(const PubFrameRef& frame) {
   const bool epoch_changed = offset != 0 && !ch->epoch.empty() && frame->epoch != ch->epoch;
   if (offset != 0) ch->epoch = frame->epoch;
   size_t delivered = 0;
+  if (frame->kind == PubFrame::Kind::kJoinLeave) {
+    for (const Member& m : members) {
+      if (!m.wants_join_leave) continue;
+      net::Conn* conn = m.subscriber->conn();
+      if (m.subscriber->v1()) {
+        if (v1_size != 0) conn->WriteShared(v1, v1_size);
+      } else {
+        conn->WriteShared(v2, v2_size);
+      }
+      ++delivered;
+    }
+    return delivered;
+  }
   for (Member& m : members) {
     if (m.positioned && offset != 0) {
       if (!epoch_changed && offset <= m.offset) continue;  // late duplicate, already sent by recovery

@@ -39,12 +39,16 @@ struct Subscription {
   uint32_t position = 0;      // index in channel->members
   bool server_side = false;   // subscribed by the server (token "channels" claim / API)
   int64_t expires_at = 0;     // subscription token expiry, Unix seconds; 0 = never
+  bool presence = false;      // the session keeps a presence entry for this channel
+  bool join_leave = false;    // the session announces its join/leave in this channel
+  std::string chan_info;      // raw JSON from the subscription token's info ("" = none)
 };
 
 struct Member {
   Subscriber* subscriber;
   uint32_t index;           // index in subscriber->subs()
   bool positioned = false;  // track the stream position (spec §6.2)
+  bool wants_join_leave = false;  // receives join/leave pushes
   uint64_t offset = 0;      // positioned: offset of the last publication this member has
 };
 
@@ -88,7 +92,8 @@ class Hub {
   // A positioned subscription starts at stream position (offset, epoch): publications at or below
   // that offset are skipped as late duplicates, a gap or another epoch is insufficient state.
   size_t Add(Subscriber* s, std::string_view channel, bool server_side, int64_t expires_at,
-             bool positioned = false, uint64_t offset = 0, std::string_view epoch = {});
+             bool positioned = false, uint64_t offset = 0, std::string_view epoch = {},
+             bool wants_join_leave = false);
   // Removes s->subs()[index]. Indexes of s's other subscriptions may change (swap-remove).
   void Remove(Subscriber* s, size_t index);
   void RemoveAll(Subscriber* s);

@@ -169,7 +169,29 @@ void Node::DeliverLocal(const engine::Publication& pub) {
     protocol::AppendPublicationPush(line, protocol::Version::kV1, pub.channel, p);
     ws::AppendFrame(frame->v1, ws::Opcode::kText, line);
   }
-  hub::PubFrameRef ref = std::move(frame);
+  Fanout(std::move(frame));
+}
+
+void Node::DeliverJoinLeave(const engine::JoinLeave& event) {
+  auto frame = std::make_shared<hub::PubFrame>();
+  frame->kind = hub::PubFrame::Kind::kJoinLeave;
+  frame->channel.assign(event.channel);
+  protocol::ClientInfo info{event.user, event.client, event.conn_info, event.chan_info};
+  std::string line;
+  for (protocol::Version v : {protocol::Version::kV2, protocol::Version::kV1}) {
+    if (v == protocol::Version::kV1 && counters_.v1_clients.load(std::memory_order_relaxed) == 0) break;
+    line.clear();
+    if (event.join) {
+      protocol::AppendJoinPush(line, v, event.channel, info);
+    } else {
+      protocol::AppendLeavePush(line, v, event.channel, info);
+    }
+    ws::AppendFrame(v == protocol::Version::kV2 ? frame->v2 : frame->v1, ws::Opcode::kText, line);
+  }
+  Fanout(std::move(frame));
+}
+
+void Node::Fanout(hub::PubFrameRef ref) {
   for (auto& w : workers_) {
     Worker* worker = w.get();
     if (worker->loop().on_loop_thread()) {

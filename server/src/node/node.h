@@ -90,6 +90,7 @@ class Node final : public engine::LocalDelivery {
 
   // engine::LocalDelivery: thread-safe.
   void DeliverLocal(const engine::Publication& pub) override;
+  void DeliverJoinLeave(const engine::JoinLeave& event) override;
 
   const config::Config& config() const { return config_; }
   const auth::Verifier* verifier() const { return verifier_.get(); }
@@ -100,6 +101,9 @@ class Node final : public engine::LocalDelivery {
   client::UserConnections& users() { return users_; }
   const api::NodeInfo& info() const { return info_; }
   int port() const { return port_; }
+
+  // Hands an encoded frame to every worker's hub (directly for the calling worker).
+  void Fanout(hub::PubFrameRef frame);
 
   // Round-robin target for the next accepted socket.
   Worker* NextWorker();
