@@ -6,6 +6,9 @@
 #include <vector>
 
 #include "api/json_params.h"
+#include "client/services.h"
+#include "client/session.h"
+#include "hub/channel_registry.h"
 #include "base/json_writer.h"
 #include "config/config.h"
 #include "engine/broker.h"
@@ -352,6 +355,171 @@ Status PresenceStats(Context& ctx, std::string_view params, std::string* result)
   return Status::Ok();
 }
 
+// Params of the per-user methods (subscribe, unsubscribe, disconnect, refresh) and channels.
+struct UserParams {
+  std::string user, client, channel, pattern, reason;
+  std::vector<std::string> whitelist;
+  bool has_user = false, expired = false;
+  int64_t expire_at = 0;
+  uint32_t code = 0;
+};
+
+Status ParseUserParams(std::string_view params, UserParams* p) {
+  simdjson::ondemand::document doc;
+  object obj;
+  if (!OpenParams(params, &doc, &obj)) return Status::Error(error::kBadRequest, "params must be a JSON object");
+  auto str = [](value v, std::string* out) {
+    std::string_view sv;
+    if (v.get_string().get(sv) != simdjson::SUCCESS) return false;
+    out->assign(sv);
+    return true;
+  };
+  for (auto field : obj) {
+    std::string_view key;
+    if (field.unescaped_key().get(key) != simdjson::SUCCESS) return Status::Error(error::kBadRequest);
+    value v = field.value();
+    bool ok = true;
+    if (key == "user") {
+      ok = str(v, &p->user);
+      p->has_user = true;
+    } else if (key == "client") {
+      ok = str(v, &p->client);
+    } else if (key == "channel") {
+      ok = str(v, &p->channel);
+    } else if (key == "pattern") {
+      ok = str(v, &p->pattern);
+    } else if (key == "expired") {
+      ok = v.get_bool().get(p->expired) == simdjson::SUCCESS;
+    } else if (key == "expire_at") {
+      ok = v.get_int64().get(p->expire_at) == simdjson::SUCCESS;
+    } else if (key == "whitelist") {
+      simdjson::ondemand::array arr;
+      ok = v.get_array().get(arr) == simdjson::SUCCESS;
+      if (ok) {
+        for (auto item : arr) {
+          std::string id;
+          if (!str(item.value(), &id)) return Status::Error(error::kBadRequest, "whitelist must be an array of client ids");
+          p->whitelist.push_back(std::move(id));
+        }
+      }
+    } else if (key == "disconnect") {
+      object d;
+      ok = v.get_object().get(d) == simdjson::SUCCESS;
+      if (ok) {
+        for (auto f : d) {
+          std::string_view k;
+          if (f.unescaped_key().get(k) != simdjson::SUCCESS) return Status::Error(error::kBadRequest);
+          if (k == "code") {
+            uint64_t c;
+            if (f.value().get_uint64().get(c) != simdjson::SUCCESS || c < 3000 || c > 4999) {
+              return Status::Error(error::kBadRequest, "disconnect.code must be between 3000 and 4999");
+            }
+            p->code = static_cast<uint32_t>(c);
+          } else if (k == "reason") {
+            if (!str(f.value(), &p->reason)) return Status::Error(error::kBadRequest, "disconnect.reason must be a string");
+          }
+        }
+      }
+    }
+    if (!ok) return Status::Error(error::kBadRequest, "malformed params");
+  }
+  return Status::Ok();
+}
+
+Status NeedUser(const UserParams& p) {
+  if (p.user.empty()) return Status::Error(error::kBadRequest, "user required");
+  return Status::Ok();
+}
+
+Status ApiSubscribe(Context& ctx, std::string_view params, std::string* result) {
+  UserParams p;
+  if (Status s = ParseUserParams(params, &p); s.error) return s;
+  if (Status s = NeedUser(p); s.error) return s;
+  if (Status s = CheckChannel(ctx, p.channel); s.error) return s;
+  ctx.clients->ForEachSession(p.user, p.client, [ch = p.channel](client::Session& s) { s.ServerSubscribe(ch); });
+  *result += "{}";
+  return Status::Ok();
+}
+
+Status ApiUnsubscribe(Context& ctx, std::string_view params, std::string* result) {
+  UserParams p;
+  if (Status s = ParseUserParams(params, &p); s.error) return s;
+  if (Status s = NeedUser(p); s.error) return s;
+  if (Status s = CheckChannel(ctx, p.channel); s.error) return s;
+  ctx.clients->ForEachSession(p.user, p.client, [ch = p.channel](client::Session& s) { s.ServerUnsubscribe(ch); });
+  *result += "{}";
+  return Status::Ok();
+}
+
+Status ApiDisconnect(Context& ctx, std::string_view params, std::string* result) {
+  UserParams p;
+  if (Status s = ParseUserParams(params, &p); s.error) return s;
+  if (Status s = NeedUser(p); s.error) return s;
+  uint32_t code = p.code != 0 ? p.code : protocol::disconnect::kForceDisconnect.code;
+  std::string reason = p.code != 0 ? p.reason : std::string(protocol::disconnect::kForceDisconnect.reason);
+  // Codes 3000-3499 and 4000-4499 let SDKs reconnect; 3500-3999 and 4500-4999 are terminal (spec §4.2).
+  const bool reconnect = (code >= 3000 && code < 3500) || (code >= 4000 && code < 4500);
+  ctx.clients->ForEachSession(p.user, p.client,
+                              [code, reason, reconnect, whitelist = p.whitelist](client::Session& s) {
+                                for (const std::string& id : whitelist) {
+                                  if (id == s.client_id()) return;
+                                }
+                                s.Disconnect(protocol::Disconnect{static_cast<uint16_t>(code), reason, reconnect});
+                              });
+  *result += "{}";
+  return Status::Ok();
+}
+
+Status ApiRefresh(Context& ctx, std::string_view params, std::string* result) {
+  UserParams p;
+  if (Status s = ParseUserParams(params, &p); s.error) return s;
+  if (Status s = NeedUser(p); s.error) return s;
+  ctx.clients->ForEachSession(p.user, p.client, [expired = p.expired, at = p.expire_at](client::Session& s) {
+    s.ServerRefresh(expired, at);
+  });
+  *result += "{}";
+  return Status::Ok();
+}
+
+Status ApiChannels(Context& ctx, std::string_view params, std::string* result) {
+  UserParams p;
+  if (Status s = ParseUserParams(params, &p); s.error) return s;
+  *result += "{\"channels\":{";
+  bool first = true;
+  for (const auto& [name, count] : ctx.registry->Snapshot(p.pattern)) {
+    if (!first) *result += ',';
+    first = false;
+    json::AppendString(*result, name);
+    *result += ":{\"num_clients\":";
+    json::AppendUint(*result, static_cast<uint64_t>(count));
+    *result += '}';
+  }
+  *result += "}}";
+  return Status::Ok();
+}
+
+Status ApiInfo(Context& ctx, std::string_view, std::string* result) {
+  const NodeInfo& n = *ctx.node;
+  *result += "{\"nodes\":[{\"uid\":";
+  json::AppendString(*result, n.uid);
+  *result += ",\"name\":";
+  json::AppendString(*result, n.name);
+  *result += ",\"version\":";
+  json::AppendString(*result, n.version);
+  *result += ",\"num_clients\":";
+  json::AppendUint(*result, static_cast<uint64_t>(std::max<int64_t>(0, ctx.counters->clients.load())));
+  *result += ",\"num_users\":";
+  json::AppendUint(*result, static_cast<uint64_t>(ctx.users->users()));
+  *result += ",\"num_channels\":";
+  json::AppendUint(*result, static_cast<uint64_t>(ctx.registry->num_channels()));
+  *result += ",\"num_subs\":";
+  json::AppendUint(*result, static_cast<uint64_t>(ctx.registry->num_subscriptions()));
+  *result += ",\"uptime\":";
+  json::AppendUint(*result, static_cast<uint64_t>(std::max<int64_t>(0, ctx.now_unix - n.started_unix)));
+  *result += "}]}";
+  return Status::Ok();
+}
+
 using Handler = Status (*)(Context&, std::string_view, std::string*);
 struct Route {
   std::string_view name;
@@ -367,6 +535,12 @@ constexpr Route kRoutes[] = {
     {"history_remove", HistoryRemove},
     {"presence", Presence},
     {"presence_stats", PresenceStats},
+    {"subscribe", ApiSubscribe},
+    {"unsubscribe", ApiUnsubscribe},
+    {"disconnect", ApiDisconnect},
+    {"refresh", ApiRefresh},
+    {"channels", ApiChannels},
+    {"info", ApiInfo},
 };
 
 // Legacy integer method numbers (spec §7.1).

@@ -10,6 +10,7 @@
 // Threading: called on the loop that owns the HTTP connection; handlers use only thread-safe
 // services (broker, counters) or post to other loops.
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -27,6 +28,11 @@ struct Request;
 }
 namespace instant::client {
 struct NodeCounters;
+class Session;
+class UserConnections;
+}
+namespace instant::hub {
+class ChannelRegistry;
 }
 
 namespace instant::api {
@@ -36,12 +42,28 @@ struct NodeInfo {
   int64_t started_unix = 0;
 };
 
+// Reaches client sessions wherever they live (the node implements it).
+class ClientOps {
+ public:
+  // Runs `fn` on every connected session of `user` (only the one with id `client` when non-empty),
+  // each on its own loop. Asynchronous: returns before `fn` ran on other loops, as Centrifugo's
+  // API returns before other nodes acted.
+  virtual void ForEachSession(std::string user, std::string client,
+                              std::function<void(client::Session&)> fn) = 0;
+
+ protected:
+  ~ClientOps() = default;
+};
+
 struct Context {
   const config::Config* config = nullptr;
   engine::Broker* broker = nullptr;
   engine::Engine* engine = nullptr;
   client::NodeCounters* counters = nullptr;
   const NodeInfo* node = nullptr;
+  ClientOps* clients = nullptr;
+  const hub::ChannelRegistry* registry = nullptr;
+  const client::UserConnections* users = nullptr;
   int64_t now_unix = 0;
   int64_t now_ms = 0;  // monotonic, for history TTLs
   // Node-wide counts gathered from every loop (API `info`); may be nullptr.

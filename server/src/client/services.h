@@ -42,10 +42,11 @@ struct NodeCounters {
   std::atomic<uint64_t> messages_received{0};
 };
 
-// Connections per user, for client_user_connection_limit. Only used when the limit is set.
+// Connections per user: client_user_connection_limit and the API's num_users.
 class UserConnections {
  public:
-  // Returns false (and counts nothing) if `user` already has `limit` connections.
+  // Returns false (and counts nothing) if `user` already has `limit` connections (limit <= 0:
+  // unlimited).
   bool TryAdd(std::string_view user, int limit);
   void Remove(std::string_view user);
   int64_t users() const;

@@ -52,9 +52,7 @@ void Session::OnTransportClosed() {
   if (state_ == State::kConnected) {
     services_->counters->clients.fetch_sub(1, std::memory_order_relaxed);
     if (v1()) services_->counters->v1_clients.fetch_sub(1, std::memory_order_relaxed);
-    if (services_->config->client_user_connection_limit > 0 && !user_.empty()) {
-      services_->users->Remove(user_);
-    }
+    if (!user_.empty()) services_->users->Remove(user_);
   }
   if (state_ == State::kConnected) {
     while (!subs().empty()) LeaveChannel(subs().size() - 1);
@@ -237,8 +235,7 @@ bool Session::HandleConnect(const protocol::Command& cmd) {
   }
   user_ = std::move(claims.user);
   conn_info_ = std::move(claims.info);
-  if (cfg.client_user_connection_limit > 0 && !user_.empty() &&
-      !services_->users->TryAdd(user_, cfg.client_user_connection_limit)) {
+  if (!user_.empty() && !services_->users->TryAdd(user_, cfg.client_user_connection_limit)) {
     Disconnect(disconnect::kConnectionLimit);
     return false;
   }
@@ -507,6 +504,40 @@ void Session::OnInsufficientState(std::string_view channel) {
                                   "insufficient state");
   LeaveChannel(static_cast<size_t>(index));
   SendLines(line);
+}
+
+void Session::ServerSubscribe(std::string_view channel) {
+  const config::Config& cfg = *services_->config;
+  const config::ChannelOptions* opts = nullptr;
+  if (state_ != State::kConnected || services_->hub->Find(this, channel) >= 0 ||
+      hub::ResolveChannel(cfg, channel, &opts) != hub::ChannelStatus::kOk ||
+      static_cast<int>(subs().size()) >= cfg.client_channel_limit) {
+    return;
+  }
+  std::string line;
+  protocol::AppendSubscribePush(line, version(), channel, protocol::SubscribeResult{});
+  SendLines(line);  // the push precedes the channel's publications
+  size_t index = services_->hub->Add(this, channel, true, 0, false, 0, {}, opts->force_push_join_leave);
+  AfterJoin(index, *opts);
+}
+
+void Session::ServerUnsubscribe(std::string_view channel) {
+  int index = services_->hub->Find(this, channel);
+  if (index < 0 || state_ != State::kConnected) return;
+  const std::string name(channel);
+  LeaveChannel(static_cast<size_t>(index));
+  std::string line;
+  protocol::AppendUnsubscribePush(line, version(), name, protocol::unsubscribe_code::kServer, "server unsubscribe");
+  SendLines(line);
+}
+
+void Session::ServerRefresh(bool expired, int64_t expire_at) {
+  if (state_ != State::kConnected) return;
+  if (expired) {
+    Disconnect(disconnect::kExpired);
+    return;
+  }
+  expires_at_ = expire_at;
 }
 
 bool Session::HandlePresence(const protocol::Command& cmd) {

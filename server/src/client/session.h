@@ -57,6 +57,14 @@ class Session : public hub::Subscriber {
   // Server-initiated disconnect (API `disconnect`, shutdown, slow client...). Idempotent.
   void Disconnect(const protocol::Disconnect& d);
 
+  // Server API operations on this session (run on its loop).
+  // `subscribe`: a server-side subscription, announced with a `subscribe` push.
+  void ServerSubscribe(std::string_view channel);
+  // `unsubscribe`: leaves the channel and sends an `unsubscribe` push with code 2000.
+  void ServerUnsubscribe(std::string_view channel);
+  // `refresh`: marks the connection expired (closed with 3005) or moves its expiry.
+  void ServerRefresh(bool expired, int64_t expire_at);
+
   // hub::Subscriber: a positioned subscription missed publications. Client-side subscriptions of
   // v2 clients get an unsubscribe push 2500 (the SDK resubscribes and recovers); server-side
   // subscriptions and v1 clients are disconnected with 3010 (spec §6.2, §3.2).

@@ -9,7 +9,7 @@ bool UserConnections::TryAdd(std::string_view user, int limit) {
     counts_.emplace(std::string(user), 1);
     return true;
   }
-  if (it->second >= limit) return false;
+  if (limit > 0 && it->second >= limit) return false;
   ++it->second;
   return true;
 }

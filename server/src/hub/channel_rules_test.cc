@@ -55,3 +55,31 @@ TEST(ChannelRules, PrivateAndUserLimited) {
 
 }  // namespace
 }  // namespace instant::hub
+
+#include "hub/channel_registry.h"
+
+namespace instant::hub {
+namespace {
+
+TEST(ChannelRegistry, CountsAndGlob) {
+  ChannelRegistry r;
+  r.Update("chat:1", 1);
+  r.Update("chat:1", 1);
+  r.Update("news", 1);
+  EXPECT_EQ(r.num_channels(), 2);
+  EXPECT_EQ(r.num_subscriptions(), 3);
+  auto chat = r.Snapshot("chat:*");
+  ASSERT_EQ(chat.size(), 1u);
+  EXPECT_EQ(chat[0].first, "chat:1");
+  EXPECT_EQ(chat[0].second, 2);
+  r.Update("chat:1", -1);
+  r.Update("chat:1", -1);
+  EXPECT_EQ(r.num_channels(), 1);
+  EXPECT_TRUE(GlobMatch("*", ""));
+  EXPECT_TRUE(GlobMatch("a?c*", "abcdef"));
+  EXPECT_FALSE(GlobMatch("a?c", "abcd"));
+  EXPECT_TRUE(GlobMatch("*:*:x", "a:b:c:x"));
+}
+
+}  // namespace
+}  // namespace instant::hub

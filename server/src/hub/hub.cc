@@ -35,6 +35,7 @@ size_t Hub::Add(Subscriber* s, std::string_view channel, bool server_side, int64
   ch->members.push_back(Member{s, static_cast<uint32_t>(index), positioned, wants_join_leave, offset});
   if (positioned && !epoch.empty()) ch->epoch.assign(epoch);
   ++num_subscriptions_;
+  if (registry_ != nullptr) registry_->Update(ch->name, +1);
   return index;
 }
 
@@ -54,6 +55,7 @@ void Hub::Remove(Subscriber* s, size_t index) {
   }
   subs.pop_back();
   --num_subscriptions_;
+  if (registry_ != nullptr) registry_->Update(ch->name, -1);
   if (ch->members.empty()) channels_.erase(std::string_view(ch->name));
 }
 

@@ -21,6 +21,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "hub/channel_registry.h"
 #include "hub/frame.h"
 
 namespace instant::net {
@@ -81,7 +82,8 @@ class Subscriber {
 
 class Hub {
  public:
-  explicit Hub(net::Loop* loop) : loop_(loop) {}
+  // `registry` (optional) receives every membership change, node-wide.
+  explicit Hub(net::Loop* loop, ChannelRegistry* registry = nullptr) : loop_(loop), registry_(registry) {}
   Hub(const Hub&) = delete;
   Hub& operator=(const Hub&) = delete;
 
@@ -122,6 +124,7 @@ class Hub {
   };
 
   net::Loop* loop_;
+  ChannelRegistry* registry_;
   // Keys view the Channel's own name (stable: Channel is heap-allocated).
   std::unordered_map<std::string_view, std::unique_ptr<Channel>, Hash, Eq> channels_;
   size_t num_subscriptions_ = 0;

@@ -22,7 +22,7 @@ namespace instant::node {
 
 // ---- Worker ---------------------------------------------------------------------------------
 
-Worker::Worker(Node* node, int index) : node_(node), loop_(index), hub_(&loop_) {
+Worker::Worker(Node* node, int index) : node_(node), loop_(index), hub_(&loop_, &node->registry()) {
   services_.config = &node->config();
   services_.verifier = node->verifier();
   services_.broker = node->broker();
@@ -38,6 +38,9 @@ Worker::Worker(Node* node, int index) : node_(node), loop_(index), hub_(&loop_) 
   api_.engine = node->engine();
   api_.counters = &node->counters();
   api_.node = &node->info();
+  api_.clients = node;
+  api_.registry = &node->registry();
+  api_.users = &node->users();
   loop_.SetTick(std::chrono::milliseconds(1000), [this] { Tick(); });
 }
 
@@ -80,6 +83,16 @@ void Worker::Tick() {
   // Backwards: a tick may close connections, which swap-removes them from conns_.
   for (size_t i = conns_.size(); i-- > 0;) {
     if (i < conns_.size()) conns_[i]->OnTick();
+  }
+}
+
+void Worker::ForEachSession(const std::string& user, const std::string& client,
+                            const std::function<void(client::Session&)>& fn) {
+  // Backwards and re-checked: fn may disconnect sessions, which removes them from conns_.
+  for (size_t i = conns_.size(); i-- > 0;) {
+    if (i >= conns_.size()) continue;
+    Connection* c = conns_[i];
+    if (c->connected() && c->user() == user && (client.empty() || c->client_id() == client)) fn(*c);
   }
 }
 
@@ -189,6 +202,22 @@ void Node::DeliverJoinLeave(const engine::JoinLeave& event) {
     ws::AppendFrame(v == protocol::Version::kV2 ? frame->v2 : frame->v1, ws::Opcode::kText, line);
   }
   Fanout(std::move(frame));
+}
+
+void Node::ForEachSession(std::string user, std::string client, std::function<void(client::Session&)> fn) {
+  auto shared = std::make_shared<std::tuple<std::string, std::string, std::function<void(client::Session&)>>>(
+      std::move(user), std::move(client), std::move(fn));
+  for (auto& w : workers_) {
+    Worker* worker = w.get();
+    auto task = [worker, shared] {
+      worker->ForEachSession(std::get<0>(*shared), std::get<1>(*shared), std::get<2>(*shared));
+    };
+    if (worker->loop().on_loop_thread()) {
+      task();
+    } else {
+      worker->loop().Post(std::move(task));
+    }
+  }
 }
 
 void Node::Fanout(hub::PubFrameRef ref) {

@@ -52,6 +52,9 @@ class Worker {
   void Accept(int fd);
   // Called by a closing connection.
   void Forget(Connection* conn);
+  // Runs fn on every connected session of `user` on this worker (all when client is empty).
+  void ForEachSession(const std::string& user, const std::string& client,
+                      const std::function<void(client::Session&)>& fn);
   // Graceful shutdown: close the listener (worker 0), disconnect every client.
   void BeginShutdown();
 
@@ -78,7 +81,7 @@ class Worker {
   std::atomic<size_t> open_{0};
 };
 
-class Node final : public engine::LocalDelivery {
+class Node final : public engine::LocalDelivery, public api::ClientOps {
  public:
   explicit Node(const config::Config& config);
   ~Node();
@@ -91,6 +94,9 @@ class Node final : public engine::LocalDelivery {
   // engine::LocalDelivery: thread-safe.
   void DeliverLocal(const engine::Publication& pub) override;
   void DeliverJoinLeave(const engine::JoinLeave& event) override;
+  // api::ClientOps: thread-safe.
+  void ForEachSession(std::string user, std::string client, std::function<void(client::Session&)> fn) override;
+  hub::ChannelRegistry& registry() { return registry_; }
 
   const config::Config& config() const { return config_; }
   const auth::Verifier* verifier() const { return verifier_.get(); }
@@ -115,6 +121,7 @@ class Node final : public engine::LocalDelivery {
   std::unique_ptr<engine::Engine> engine_;
   client::NodeCounters counters_;
   client::UserConnections users_;
+  hub::ChannelRegistry registry_;
   std::vector<std::unique_ptr<Worker>> workers_;
   api::NodeInfo info_;
   std::string uid_, name_;

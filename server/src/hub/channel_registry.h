@@ -1,0 +1,42 @@
+#pragma once
+// ChannelRegistry: node-wide subscriber counts per channel, for the server API (`channels`,
+// `info`). Hubs report every membership change; the API reads snapshots.
+//
+// Threading: thread-safe. 16 shards by channel hash, one mutex each, held only for a map update or
+// a copy; never while calling out. Cost: one uncontended lock per subscribe/unsubscribe, nothing on
+// the publication path.
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace instant::hub {
+
+class ChannelRegistry {
+ public:
+  // `delta` is +1 or -1; a channel whose count reaches 0 disappears.
+  void Update(std::string_view channel, int delta);
+  // Channels matching `pattern` (glob: '*' any run, '?' one character; "" = all) with their counts.
+  std::vector<std::pair<std::string, int64_t>> Snapshot(std::string_view pattern) const;
+  int64_t num_channels() const { return channels_.load(std::memory_order_relaxed); }
+  int64_t num_subscriptions() const { return subscriptions_.load(std::memory_order_relaxed); }
+
+ private:
+  struct Shard {
+    mutable std::mutex mu;
+    std::unordered_map<std::string, int64_t> counts;
+  };
+  std::array<Shard, 16> shards_;
+  std::atomic<int64_t> channels_{0};
+  std::atomic<int64_t> subscriptions_{0};
+};
+
+// Glob match used by the `channels` API method.
+bool GlobMatch(std::string_view pattern, std::string_view text);
+
+}  // namespace instant::hub
