@@ -183,6 +183,26 @@ describe('connect with raw frames', () => {
     assert.equal(reply.connect, undefined);
   });
 
+  test('expired token with subscribes batched in the same frame (what JS 5.x sends): the 109 reply arrives, the rest of the frame is dropped', async () => {
+    // Regression: the batched subscribes used to be answered with close 3501, which hid the 109
+    // and left the SDK disconnected for good instead of fetching a new token.
+    const server = await startServer({ allow_subscribe_for_client: true });
+    const conn = await openWs(server);
+    conn.send([
+      { id: 1, connect: { token: connToken('alice', { exp: now() - 10 }), name: 'js' } },
+      { id: 2, subscribe: { channel: 'news' } },
+    ]);
+    const reply = await conn.reply(1);
+    assert.deepEqual(reply.error, { code: 109, message: 'token expired' });
+    // A ping round trip on a fresh connection proves the server is alive; this one must have
+    // produced nothing for id 2 and must not have been closed by it.
+    const other = await openWs(server);
+    other.send({ id: 1, connect: { token: connToken('bob') } });
+    await other.reply(1);
+    assert.equal(conn.messages.filter((m) => m.id === 2).length, 0);
+    assert.equal(conn.closeInfo, null);
+  });
+
   test('token not valid yet (nbf in the future): error 109', async () => {
     const server = await startServer();
     const conn = await openWs(server);

@@ -205,16 +205,12 @@ bool Session::HandleConnect(const protocol::Command& cmd) {
         Disconnect(disconnect::kInvalidToken);
         return false;
       case auth::TokenStatus::kExpired:
-        ReplyError(cmd.id, error::kTokenExpired);  // the SDK fetches a new token and reconnects
-        return true;
+        return ConnectError(cmd.id, error::kTokenExpired);  // the SDK fetches a new token and reconnects
       case auth::TokenStatus::kOk:
         break;
     }
     int64_t expiry = ExpiryOf(claims);
-    if (expiry != 0 && expiry <= now) {
-      ReplyError(cmd.id, error::kExpired);
-      return true;
-    }
+    if (expiry != 0 && expiry <= now) return ConnectError(cmd.id, error::kExpired);
     expires_at_ = expiry;
   } else if (!cfg.allow_anonymous_connect_without_token && !cfg.client_insecure) {
     Disconnect(disconnect::kBadRequest);  // "client credentials not found"
@@ -225,8 +221,8 @@ bool Session::HandleConnect(const protocol::Command& cmd) {
     const config::ChannelOptions* opts = nullptr;
     hub::ChannelStatus st = ch.empty() ? hub::ChannelStatus::kBadName : hub::ResolveChannel(cfg, ch, &opts);
     if (st != hub::ChannelStatus::kOk) {
-      ReplyError(cmd.id, st == hub::ChannelStatus::kUnknownNamespace ? error::kUnknownChannel : error::kBadRequest);
-      return true;
+      return ConnectError(cmd.id, st == hub::ChannelStatus::kUnknownNamespace ? error::kUnknownChannel
+                                                                             : error::kBadRequest);
     }
   }
   if (static_cast<int>(claims.channels.size()) > cfg.client_channel_limit) {
@@ -281,6 +277,15 @@ bool Session::HandleConnect(const protocol::Command& cmd) {
   next_presence_ms_ = services_->loop->now_ms() + cfg.client_presence_update_interval.count();
   SchedulePing(true);
   return true;
+}
+
+bool Session::ConnectError(uint32_t id, const protocol::ErrorCode& e) {
+  // A failed connect makes the rest of the message meaningless: the subscribes batched behind it
+  // (JS 5.x sends them in the same frame) must not be answered with 3501, which would hide this
+  // reply. Like Centrifugo, stop here; the SDK reconnects (with a fresh token for 109).
+  ReplyError(id, e);
+  Flush();
+  return false;
 }
 
 bool Session::HandleSubscribe(const protocol::Command& cmd) {

@@ -100,6 +100,8 @@ class Session : public hub::Subscriber {
   enum class TokenMatch : uint8_t { kOk, kInvalid /* close 3500 */, kPermission /* error 103 (v1) */ };
   TokenMatch MatchSubToken(const auth::SubscriptionClaims& claims, std::string_view channel) const;
   void ReplyError(uint32_t id, const protocol::ErrorCode& e);
+  // Error reply to `connect`; stops handling the rest of the message. Returns false.
+  bool ConnectError(uint32_t id, const protocol::ErrorCode& e);
   void ReplyEmpty(uint32_t id, const protocol::Command& cmd);
   void Flush();
   void SchedulePing(bool first);
