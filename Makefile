@@ -13,9 +13,8 @@ APT_PACKAGES := build-essential cmake ninja-build pkg-config ccache mold clang-1
   libasio-dev libsimdjson-dev libssl-dev libfmt-dev libcli11-dev libgtest-dev libgmock-dev \
   libbenchmark-dev wrk redis-server procps python3-venv
 FUZZ_SECONDS ?= 20
-CONFIG ?= config.json
 
-.PHONY: setup build asan fuzz-build unit-test asan-test integration-test python-test fuzz-smoke test fuzz demo bench clean
+.PHONY: setup build asan fuzz-build unit-test asan-test integration-test python-test js-test fuzz-smoke test fuzz demo bench clean
 
 setup:
 	@tools/setup.sh $(APT_PACKAGES)
@@ -49,6 +48,12 @@ integration-test: build
 python-test: build
 	@INSTANT_BIN=$(CURDIR)/$(BUILD)/instant tools/python_test.sh
 
+# The JS client: unit tests, the client in Node against the real binary, headless Chromium on the
+# demo site. TODO(next session): part of `make test` once a clean-clone run with it is verified.
+js-test: build
+	@tools/js_setup.sh
+	@INSTANT_BIN=$(CURDIR)/$(BUILD)/instant tools/js_test.sh
+
 fuzz-smoke: fuzz-build
 	@tools/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
@@ -60,10 +65,9 @@ test: unit-test integration-test python-test asan-test fuzz-smoke
 fuzz: fuzz-build
 	@tools/fuzz.sh $(FUZZ_BUILD) $${FUZZ_SECONDS:-600}
 
+# The demo site (examples/) and the server: http://localhost:8000 (site), ws://localhost:8427.
 demo: build
-	@test -f $(CONFIG) || $(BUILD)/instant genconfig --config $(CONFIG)
-	@echo "instant: serving on http://localhost:8427 (config: $(CONFIG))"
-	@$(BUILD)/instant --config $(CONFIG)
+	@INSTANT_BIN=$(CURDIR)/$(BUILD)/instant tools/demo.sh
 
 bench: build
 	@bench/run.sh $(BUILD)
