@@ -124,6 +124,8 @@ int RunBench(const Options& o) {
   r.procs = o.procs;
   r.pub_conns = o.pub_conns;
   r.connections = o.connections;
+  r.protocol = o.protocol;
+  r.idle_s = o.idle;
   r.server_pid = o.server_pid;
   if (o.server_pid > 0 && ProcessCpuSeconds(o.server_pid) < 0) {
     fprintf(stderr, "instant-loadgen: no process %d to sample\n", o.server_pid);
@@ -230,6 +232,39 @@ int RunBench(const Options& o) {
     SleepMs(300);  // let the server settle before sampling its RSS
     if (o.server_pid > 0) r.server_rss_subscribed_kb = ProcessRssKb(o.server_pid);
     r.slab_subscribed_kb = SlabKb();
+  }
+  if (subscribed > 0 && o.idle > 0) {
+    // ---- idle scenario (S1): hold the connections, no publisher ----
+    double server0 = o.server_pid > 0 ? ProcessCpuSeconds(o.server_pid) : -1;
+    MachineCpu machine0 = MachineCpuSeconds();
+    double self0 = SelfCpuSeconds();
+    double workers0 = WorkersCpu(workers);
+    double server_rq0 = o.server_pid > 0 ? ProcessRunqueueWaitSeconds(o.server_pid) : -1;
+    double loadgen_rq0 = WorkersRunqueue(workers);
+    if (!o.quiet) fprintf(stderr, "  idle for %.0f s\n", o.idle);
+    t0 = NowNs();
+    const int64_t idle_end = t0 + static_cast<int64_t>(o.idle * 1e9);
+    while (NowNs() < idle_end) SleepMs(50);
+    t_end = NowNs();
+    r.window_s = (t_end - t0) * 1e-9;
+    if (o.server_pid > 0) {
+      r.server_rss_idle_end_kb = ProcessRssKb(o.server_pid);
+      double s1 = ProcessCpuSeconds(o.server_pid);
+      if (server0 >= 0 && s1 >= 0) r.server_cpu_window_s = s1 - server0;
+    }
+    r.slab_idle_end_kb = SlabKb();
+    r.loadgen_runqueue_s = WorkersRunqueue(workers) - loadgen_rq0;
+    if (server_rq0 >= 0) {
+      double rq1 = ProcessRunqueueWaitSeconds(o.server_pid);
+      if (rq1 >= 0) r.server_runqueue_s = rq1 - server_rq0;
+    }
+    r.loadgen_cpu_window_s = (SelfCpuSeconds() - self0) + (WorkersCpu(workers) - workers0);
+    MachineCpu machine1 = MachineCpuSeconds();
+    if (machine0.busy_s >= 0 && machine1.busy_s >= 0) {
+      r.machine_cpu_window_s = machine1.busy_s - machine0.busy_s;
+      r.steal_window_s = machine1.steal_s - machine0.steal_s;
+    }
+  } else if (subscribed > 0) {
     Publisher pub(o, shared, o.procs, subscribed);
     std::string err;
     if (!pub.Connect(&err)) {
@@ -373,7 +408,7 @@ int RunBench(const Options& o) {
     }
   }
   munmap(mem, sizeof(SharedState));
-  if (collected < o.procs || r.subscribed == 0 || !published) return 1;
+  if (collected < o.procs || r.subscribed == 0 || (!published && o.idle <= 0)) return 1;
   return 0;
 }
 

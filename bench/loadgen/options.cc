@@ -17,6 +17,8 @@ publisher POSTing /api/publish; reports delivery latency, loss, throughput and C
   --port N              server port (8427)
   --connections N       subscribers (9000)
   --channel C           channel (bench)
+  --protocol P          v2 (Centrifugo protocol v2 JSON) or plain (broadcast peers: no
+                        commands, subscribed on a {"subscribed":..} frame) (v2)
   --rate R              publishes/s on a fixed schedule; 0 = saturate (2)
   --window W            saturate: max publishes in flight end to end (64)
   --pub-conns N         publisher keep-alive HTTP connections, one request in flight
@@ -36,6 +38,8 @@ publisher POSTing /api/publish; reports delivery latency, loss, throughput and C
   --ramp-timeout S      whole connect phase (60)
   --drain S             wait for late deliveries (5)
   --conns-per-ip N      client sockets per source address 127.0.0.X (5000)
+  --idle S              idle scenario: no publishing; hold the connections S seconds and
+                        report server RSS per connection, kernel slab, idle CPU
   --wait-health S       only poll GET /health until HTTP 200 (exit 0) or S seconds (exit 1)
   --quiet               no progress on stderr
 )";
@@ -79,6 +83,11 @@ bool ParseOptions(int argc, char** argv, Options* o, int* code) {
     else if (a == "--port") ok = ParseInt(v, &o->port);
     else if (a == "--connections") ok = ParseInt(v, &o->connections);
     else if (a == "--channel") o->channel = v;
+    else if (a == "--protocol") {
+      o->protocol = v;
+      ok = o->protocol == "v2" || o->protocol == "plain";
+    }
+    else if (a == "--idle") ok = ParseDouble(v, &o->idle) && o->idle > 0 && o->idle <= 3600;
     else if (a == "--rate") ok = ParseDouble(v, &o->rate) && o->rate >= 0;
     else if (a == "--window") ok = ParseInt(v, &o->window) && o->window > 0;
     else if (a == "--pub-conns") ok = ParseInt(v, &o->pub_conns) && o->pub_conns <= 256;

@@ -11,6 +11,11 @@ struct Options {
   int port = 8427;
   int connections = 9000;          // WebSocket subscribers, all on `channel`
   std::string channel = "bench";
+  // Client protocol: "v2" = Centrifugo protocol v2 JSON (connect + subscribe commands, pushes);
+  // "plain" = the suite's plain broadcast protocol for peers without Centrifugo's (Node ws,
+  // Daphne): no command; subscribed on the server's {"subscribed":...} text frame; every text
+  // frame carrying "ts"/"seq" is a delivery (bench/servers/README.md).
+  std::string protocol = "v2";
   double rate = 2;                 // publishes per second; 0 = saturate (closed loop, see window)
   int window = 64;                 // saturation: max publishes sent but not yet delivered
   int pub_conns = 0;               // keep-alive HTTP connections of the publisher; 0 = 4 with
@@ -31,6 +36,8 @@ struct Options {
   double drain = 5;                // seconds to wait for outstanding deliveries
   int conns_per_ip = 5000;         // client sockets per source address (127.0.0.2, .3, ...)
   int first_source_ip = 2;         // last octet of the first source address
+  double idle = 0;                 // > 0: idle scenario (S1): no publisher; hold the subscribed
+                                   // connections this many seconds, sample server RSS/CPU
   double wait_health = 0;          // > 0: only poll GET /health until 200 or timeout, then exit
   bool quiet = false;              // no progress lines on stderr
 };

@@ -96,10 +96,15 @@ double Report::OtherCores() const {
 }
 
 void Report::PrintHuman(FILE* out) const {
-  fprintf(out, "\n== %s: %lld subscribers, %s, %.0f s, %d B payload ==\n", label.c_str(),
-          static_cast<long long>(connections),
-          rate > 0 ? Printf("%.6g publishes/s", rate).c_str() : Printf("saturate (window %d)", window).c_str(),
-          duration, payload_size);
+  if (idle_s > 0) {
+    fprintf(out, "\n== %s: %lld connections, idle %.0f s, protocol %s ==\n", label.c_str(),
+            static_cast<long long>(connections), idle_s, protocol.c_str());
+  } else {
+    fprintf(out, "\n== %s: %lld subscribers, %s, %.0f s, %d B payload, protocol %s ==\n", label.c_str(),
+            static_cast<long long>(connections),
+            rate > 0 ? Printf("%.6g publishes/s", rate).c_str() : Printf("saturate (window %d)", window).c_str(),
+            duration, payload_size, protocol.c_str());
+  }
   std::string fails;
   for (int k = 0; k < kFailCount; ++k) {
     if (failures[k]) fails += Printf("%s%s %lld", fails.empty() ? "" : ", ", kFailureNames[k], static_cast<long long>(failures[k]));
@@ -147,6 +152,9 @@ void Report::PrintHuman(FILE* out) const {
     fprintf(out, "  server RSS    %.1f MB before connecting, %.1f MB subscribed (%.0f B/connection), %.1f MB at the end\n",
             server_rss_before_kb / 1024.0, server_rss_subscribed_kb / 1024.0,
             PerConn(server_rss_subscribed_kb, server_rss_before_kb, subscribed), server_rss_after_kb / 1024.0);
+    if (idle_s > 0)
+      fprintf(out, "                %.1f MB after %.0f s idle (%.0f B/connection)\n", server_rss_idle_end_kb / 1024.0,
+              idle_s, PerConn(server_rss_idle_end_kb, server_rss_before_kb, subscribed));
   }
   fprintf(out, "  kernel slab   %+.0f B per connection (both loopback ends; machine-wide, indicative)\n",
           PerConn(slab_subscribed_kb, slab_before_kb, subscribed));
@@ -171,6 +179,8 @@ std::string Report::Json() const {
   j.Num("payload_size", payload_size);
   j.Num("procs", procs);
   j.Num("pub_conns", pub_conns);
+  j.Str("protocol", protocol);
+  j.Num("idle_s", idle_s);
   j.Num("connections", static_cast<double>(connections));
   j.Num("subscribed", static_cast<double>(subscribed));
   for (int k = 0; k < kFailCount; ++k) {
@@ -229,10 +239,13 @@ std::string Report::Json() const {
     j.Num("server_rss_subscribed_kb", static_cast<double>(server_rss_subscribed_kb));
     j.Num("server_rss_after_kb", static_cast<double>(server_rss_after_kb));
     j.Num("server_rss_per_conn_b", std::round(PerConn(server_rss_subscribed_kb, server_rss_before_kb, subscribed)));
+    j.Num("server_rss_idle_end_kb", static_cast<double>(server_rss_idle_end_kb));
+    j.Num("server_rss_idle_per_conn_b", std::round(PerConn(server_rss_idle_end_kb, server_rss_before_kb, subscribed)));
   } else {
     j.Null("server_pid");
   }
   j.Num("slab_per_conn_b", std::round(PerConn(slab_subscribed_kb, slab_before_kb, subscribed)));
+  j.Num("slab_idle_per_conn_b", std::round(PerConn(slab_idle_end_kb, slab_before_kb, subscribed)));
   j.Num("cpus", cpus);
   j.Num("machine_cores_busy", window_s > 0 && machine_cpu_window_s >= 0 ? machine_cpu_window_s / window_s : NAN);
   j.Num("other_cores", OtherCores());

@@ -20,6 +20,8 @@ struct Report {
   int payload_size = 0;
   int procs = 0;
   int pub_conns = 0;
+  std::string protocol = "v2";
+  double idle_s = 0;  // > 0: idle scenario, no publisher; window = the idle period
   // Connect phase.
   int64_t connections = 0;
   int64_t subscribed = 0;
@@ -52,6 +54,7 @@ struct Report {
   double server_cpu_window_s = -1;
   long server_rss_before_kb = -1, server_rss_subscribed_kb = -1, server_rss_after_kb = -1;
   long slab_before_kb = -1, slab_subscribed_kb = -1;
+  long server_rss_idle_end_kb = -1, slab_idle_end_kb = -1;  // idle scenario: at the end of the idle period
   // Machine, same window: to tell whether other processes competed for the CPUs.
   double machine_cpu_window_s = -1;
   double steal_window_s = -1;

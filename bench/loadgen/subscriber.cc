@@ -58,6 +58,7 @@ class Worker {
         buf_(kReadBuffer),
         rng_(NowNs() ^ (uint64_t(getpid()) << 32)) {
     result_.connections = config.count;
+    plain_ = opt_.protocol == "plain";
     connect_cmd_ = "{\"id\":1,\"connect\":{";
     if (!opt_.token.empty()) connect_cmd_ += "\"token\":\"" + opt_.token + "\"";
     connect_cmd_ += "}}\n{\"id\":2,\"subscribe\":{\"channel\":\"" + opt_.channel + "\"}}";
@@ -81,6 +82,7 @@ class Worker {
   const char* ParseFrames(Conn& c, int i, const char* p, const char* end, int64_t now);
   void ProcessText(Conn& c, int i, const char* p, size_t n, int64_t now, int* pongs);
   void HandleReply(Conn& c, const char* p, size_t n);
+  void MarkSubscribed();  // a handshake completed: count it, publish it to the coordinator
   void Send(Conn& c, const char* data, size_t len);
   void SendFrame(Conn& c, uint8_t opcode, const char* payload, size_t len);
   void FlushOut(Conn& c, int i);
@@ -112,6 +114,7 @@ class Worker {
   int max_pending_ = 1;
   double per_worker_rate_ = 1;
   bool counting_ = false;  // publish phase reached: count reads/frames/bytes
+  bool plain_ = false;     // --protocol plain
   int64_t alive_ = 0;
 };
 
@@ -348,7 +351,8 @@ void Worker::OnReadable(Conn& c, int i, int64_t now) {
       return;
     }
     c.state = kAwaitReplies;
-    SendFrame(c, 0x1, connect_cmd_.data(), connect_cmd_.size());
+    // plain protocol: nothing to send; the server's {"subscribed":..} frame completes the handshake.
+    if (!plain_) SendFrame(c, 0x1, connect_cmd_.data(), connect_cmd_.size());
     p = head_end;
     if (c.fd < 0) return;
   }
@@ -452,7 +456,7 @@ void Worker::ProcessText(Conn& c, int i, const char* p, size_t n, int64_t now, i
     while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r')) --e;
     size_t len = static_cast<size_t>(e - s);
     if (len == 0) continue;
-    if (len > 8 && memcmp(s, "{\"push\":", 8) == 0) {
+    if (plain_ ? memmem(s, len, "\"ts\":", 5) != nullptr : (len > 8 && memcmp(s, "{\"push\":", 8) == 0)) {
       const char* ts = static_cast<const char*>(memmem(s, len, "\"ts\":", 5));
       if (!ts) {
         ++result_.other_pushes;
@@ -482,7 +486,11 @@ void Worker::ProcessText(Conn& c, int i, const char* p, size_t n, int64_t now, i
         if (idx > last + 1) result_.gaps += idx - last - 1;
         last = static_cast<int32_t>(idx);
       }
-    } else if (len == 2 && s[0] == '{' && s[1] == '}') {
+    } else if (plain_ && len > 13 && memcmp(s, "{\"subscribed\":", 14) == 0 && c.state == kAwaitReplies) {
+      c.replies = 3;
+      c.state = kSubscribed;
+      MarkSubscribed();
+    } else if (!plain_ && len == 2 && s[0] == '{' && s[1] == '}') {
       ++*pongs;
       ++result_.pings;
     } else if (len > 6 && memcmp(s, "{\"id\":", 6) == 0) {
@@ -519,12 +527,16 @@ void Worker::HandleReply(Conn& c, const char* p, size_t n) {
   }
   if (c.replies == 3) {
     c.state = kSubscribed;
-    ++result_.subscribed;
-    ++alive_;
-    status_.subscribed.store(result_.subscribed, std::memory_order_relaxed);
-    status_.alive.store(alive_, std::memory_order_relaxed);
-    Resolve();
+    MarkSubscribed();
   }
+}
+
+void Worker::MarkSubscribed() {
+  ++result_.subscribed;
+  ++alive_;
+  status_.subscribed.store(result_.subscribed, std::memory_order_relaxed);
+  status_.alive.store(alive_, std::memory_order_relaxed);
+  Resolve();
 }
 
 void Worker::CheckDeadlines(int64_t now) {
@@ -563,7 +575,7 @@ int Worker::Run() {
   const int64_t start = NowNs();
   // Hard stop even if the coordinator never says finish (it also holds PR_SET_PDEATHSIG).
   const int64_t hard_deadline =
-      start + static_cast<int64_t>((opt_.ramp_timeout + opt_.duration + opt_.drain + 60) * 1e9);
+      start + static_cast<int64_t>((opt_.ramp_timeout + opt_.duration + opt_.idle + opt_.drain + 60) * 1e9);
   const int64_t ramp_deadline = start + static_cast<int64_t>(opt_.ramp_timeout * 1e9);
   int64_t next_deadline_check = start;
   bool ramp_done = false;

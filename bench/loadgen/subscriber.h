@@ -8,6 +8,8 @@
 //   2. GET /connection/websocket upgrade with a random Sec-WebSocket-Key; the 101's
 //      Sec-WebSocket-Accept is checked.
 //   3. ONE masked text frame: {"id":1,"connect":{...}}\n{"id":2,"subscribe":{"channel":C}}.
+//      (--protocol plain: nothing is sent; the server's {"subscribed":..} text frame = subscribed,
+//      and any text line with "ts":/"seq": is a delivery. bench/servers/README.md.)
 //   4. Both replies OK = subscribed. From then on: count publications, answer each `{}` ping
 //      with a `{}` pong, answer WebSocket PING frames with PONG.
 //
