@@ -132,6 +132,27 @@ void Session::Flush() {
   out.clear();
 }
 
+const config::ChannelOptions* Session::ChannelFor(const protocol::Command& cmd, bool* keep_going) {
+  if (cmd.channel.empty()) {
+    Disconnect(disconnect::kBadRequest);  // spec §2.4: a command without its channel
+    *keep_going = false;
+    return nullptr;
+  }
+  const config::ChannelOptions* opts = nullptr;
+  switch (hub::ResolveChannel(*services_->config, cmd.channel, &opts)) {
+    case hub::ChannelStatus::kOk:
+      return opts;
+    case hub::ChannelStatus::kBadName:
+      ReplyError(cmd.id, error::kBadRequest);
+      break;
+    case hub::ChannelStatus::kUnknownNamespace:
+      ReplyError(cmd.id, error::kUnknownChannel);
+      break;
+  }
+  *keep_going = true;
+  return nullptr;
+}
+
 void Session::ReplyError(uint32_t id, const protocol::ErrorCode& e) {
   std::string& out = services_->replies;
   if (!out.empty()) out += '\n';
@@ -290,16 +311,9 @@ bool Session::ConnectError(uint32_t id, const protocol::ErrorCode& e) {
 
 bool Session::HandleSubscribe(const protocol::Command& cmd) {
   const config::Config& cfg = *services_->config;
-  if (cmd.channel.empty()) {
-    Disconnect(disconnect::kBadRequest);
-    return false;
-  }
-  const config::ChannelOptions* opts = nullptr;
-  switch (hub::ResolveChannel(cfg, cmd.channel, &opts)) {
-    case hub::ChannelStatus::kBadName: ReplyError(cmd.id, error::kBadRequest); return true;
-    case hub::ChannelStatus::kUnknownNamespace: ReplyError(cmd.id, error::kUnknownChannel); return true;
-    case hub::ChannelStatus::kOk: break;
-  }
+  bool keep_going = true;
+  const config::ChannelOptions* opts = ChannelFor(cmd, &keep_going);
+  if (opts == nullptr) return keep_going;
   if (services_->hub->Find(this, cmd.channel) >= 0) {
     ReplyError(cmd.id, error::kAlreadySubscribed);
     return true;
@@ -432,16 +446,9 @@ bool Session::HandleSubscribe(const protocol::Command& cmd) {
 
 bool Session::HandleHistory(const protocol::Command& cmd) {
   const config::Config& cfg = *services_->config;
-  if (cmd.channel.empty()) {
-    Disconnect(disconnect::kBadRequest);
-    return false;
-  }
-  const config::ChannelOptions* opts = nullptr;
-  switch (hub::ResolveChannel(cfg, cmd.channel, &opts)) {
-    case hub::ChannelStatus::kBadName: ReplyError(cmd.id, error::kBadRequest); return true;
-    case hub::ChannelStatus::kUnknownNamespace: ReplyError(cmd.id, error::kUnknownChannel); return true;
-    case hub::ChannelStatus::kOk: break;
-  }
+  bool keep_going = true;
+  const config::ChannelOptions* opts = ChannelFor(cmd, &keep_going);
+  if (opts == nullptr) return keep_going;
   const engine::HistoryOptions history = engine::HistoryOptionsOf(*opts, cfg.global_history_meta_ttl.count());
   if (!engine::KeepsHistory(history)) {
     ReplyError(cmd.id, error::kNotAvailable);
@@ -547,16 +554,9 @@ void Session::ServerRefresh(bool expired, int64_t expire_at) {
 
 bool Session::HandlePresence(const protocol::Command& cmd) {
   const config::Config& cfg = *services_->config;
-  if (cmd.channel.empty()) {
-    Disconnect(disconnect::kBadRequest);
-    return false;
-  }
-  const config::ChannelOptions* opts = nullptr;
-  switch (hub::ResolveChannel(cfg, cmd.channel, &opts)) {
-    case hub::ChannelStatus::kBadName: ReplyError(cmd.id, error::kBadRequest); return true;
-    case hub::ChannelStatus::kUnknownNamespace: ReplyError(cmd.id, error::kUnknownChannel); return true;
-    case hub::ChannelStatus::kOk: break;
-  }
+  bool keep_going = true;
+  const config::ChannelOptions* opts = ChannelFor(cmd, &keep_going);
+  if (opts == nullptr) return keep_going;
   if (!opts->presence) {
     ReplyError(cmd.id, error::kNotAvailable);
     return true;
@@ -630,16 +630,9 @@ bool Session::HandleUnsubscribe(const protocol::Command& cmd) {
 
 bool Session::HandlePublish(const protocol::Command& cmd) {
   const config::Config& cfg = *services_->config;
-  if (cmd.channel.empty()) {
-    Disconnect(disconnect::kBadRequest);
-    return false;
-  }
-  const config::ChannelOptions* opts = nullptr;
-  switch (hub::ResolveChannel(cfg, cmd.channel, &opts)) {
-    case hub::ChannelStatus::kBadName: ReplyError(cmd.id, error::kBadRequest); return true;
-    case hub::ChannelStatus::kUnknownNamespace: ReplyError(cmd.id, error::kUnknownChannel); return true;
-    case hub::ChannelStatus::kOk: break;
-  }
+  bool keep_going = true;
+  const config::ChannelOptions* opts = ChannelFor(cmd, &keep_going);
+  if (opts == nullptr) return keep_going;
   if (!cmd.has_data) {
     ReplyError(cmd.id, error::kBadRequest);
     return true;

@@ -100,6 +100,9 @@ class Session : public hub::Subscriber {
   enum class TokenMatch : uint8_t { kOk, kInvalid /* close 3500 */, kPermission /* error 103 (v1) */ };
   TokenMatch MatchSubToken(const auth::SubscriptionClaims& claims, std::string_view channel) const;
   void ReplyError(uint32_t id, const protocol::ErrorCode& e);
+  // Options of cmd.channel, or nullptr after answering: close 3501 for an empty channel
+  // (*keep_going = false), error 107/102 for a bad name or unknown namespace (*keep_going = true).
+  const config::ChannelOptions* ChannelFor(const protocol::Command& cmd, bool* keep_going);
   // Error reply to `connect`; stops handling the rest of the message. Returns false.
   bool ConnectError(uint32_t id, const protocol::ErrorCode& e);
   void ReplyEmpty(uint32_t id, const protocol::Command& cmd);
