@@ -19,6 +19,7 @@ FUZZ_SECONDS ?= 20
 setup:
 	@tools/setup.sh $(APT_PACKAGES)
 	@tools/python_setup.sh
+	@tools/js_setup.sh
 
 build: setup
 	@cmake -S . -B $(BUILD) $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Release >/dev/null
@@ -49,17 +50,16 @@ python-test: build
 	@INSTANT_BIN=$(CURDIR)/$(BUILD)/instant tools/python_test.sh
 
 # The JS client: unit tests, the client in Node against the real binary, headless Chromium on the
-# demo site. TODO(next session): part of `make test` once a clean-clone run with it is verified.
+# demo site (screenshots in js/test-results/).
 js-test: build
-	@tools/js_setup.sh
 	@INSTANT_BIN=$(CURDIR)/$(BUILD)/instant tools/js_test.sh
 
 fuzz-smoke: fuzz-build
 	@tools/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 # Everything CI runs: unit tests, integration tests against the real binary (release and ASan+UBSan),
-# the Django app's suite, and a short pass of every fuzzer.
-test: unit-test integration-test python-test asan-test fuzz-smoke
+# the Django app's suite, the JS client with headless Chromium, and a short pass of every fuzzer.
+test: unit-test integration-test python-test js-test asan-test fuzz-smoke
 	@echo "make test: all suites passed"
 
 fuzz: fuzz-build
