@@ -74,7 +74,33 @@ struct PublishParams {
   bool has_data = false;
   bool has_b64data = false;
   bool skip_history = false;
+  std::string_view tags;  // raw JSON object of strings, "" = none
+  std::string idempotency_key;
 };
+
+// `tags`: a JSON object whose values are all strings (Centrifugo map<string,string>); kept raw.
+Status ParseTags(value v, std::string_view* raw) {
+  object tags;
+  if (v.get_object().get(tags) != simdjson::SUCCESS) {
+    return Status::Error(error::kBadRequest, "tags must be an object of strings");
+  }
+  size_t count = 0;
+  for (auto tag : tags) {
+    std::string_view k, s;
+    if (tag.unescaped_key().get(k) != simdjson::SUCCESS || tag.value().get_string().get(s) != simdjson::SUCCESS) {
+      return Status::Error(error::kBadRequest, "tags must be an object of strings");
+    }
+    ++count;
+  }
+  if (count == 0) return Status::Ok();  // {} is no tags: nothing to deliver
+  if (tags.reset().error() != simdjson::SUCCESS || tags.raw_json().get(*raw) != simdjson::SUCCESS) {
+    return Status::Error(error::kBadRequest, "tags must be an object of strings");
+  }
+  while (!raw->empty() && (raw->back() == ' ' || raw->back() == '\n' || raw->back() == '\r' || raw->back() == '\t')) {
+    raw->remove_suffix(1);
+  }
+  return Status::Ok();
+}
 
 Status ParsePublishParams(std::string_view params, bool broadcast, PublishParams* p) {
   simdjson::ondemand::document doc;
@@ -109,8 +135,16 @@ Status ParsePublishParams(std::string_view params, bool broadcast, PublishParams
       if (v.get_bool().get(p->skip_history) != simdjson::SUCCESS) {
         return Status::Error(error::kBadRequest, "skip_history must be a boolean");
       }
+    } else if (key == "tags") {
+      if (Status s = ParseTags(v, &p->tags); s.error) return s;
+    } else if (key == "idempotency_key") {
+      std::string_view s;
+      if (v.get_string().get(s) != simdjson::SUCCESS) {
+        return Status::Error(error::kBadRequest, "idempotency_key must be a string");
+      }
+      p->idempotency_key.assign(s);
     }
-    // tags, idempotency_key, delta: accepted and ignored (TODO: tags are delivered by Centrifugo).
+    // delta: accepted and ignored (no client here negotiates delta compression).
   }
   if (!p->has_data) {
     if (p->has_b64data) {
@@ -136,9 +170,10 @@ Status PublishOne(Context& ctx, std::string_view channel, const PublishParams& p
   engine::Publication pub;
   pub.channel = channel;
   pub.data = p.data;
+  pub.tags = p.tags;
   engine::PublishResult r = ctx.engine->Publish(
-      pub, engine::HistoryOptionsOf(*opts, ctx.config->global_history_meta_ttl.count()), p.skip_history,
-      ctx.now_ms);
+      pub, engine::HistoryOptionsOf(*opts, ctx.config->global_history_meta_ttl.count()),
+      {.skip_history = p.skip_history, .idempotency_key = p.idempotency_key}, ctx.now_ms);
   if (!r.ok) return Status::Error(error::kInternal);
   if (r.offset != 0) {
     *result += "{\"offset\":";
@@ -228,6 +263,10 @@ Status History(Context& ctx, std::string_view params, std::string* result) {
     }
     *result += ",\"offset\":";
     json::AppendUint(*result, p.offset);
+    if (!p.tags.empty()) {
+      *result += ",\"tags\":";
+      json::AppendRaw(*result, p.tags);
+    }
     *result += '}';
   }
   *result += "],\"offset\":";

@@ -421,6 +421,7 @@ bool Session::HandleSubscribe(const protocol::Command& cmd) {
           rp.data = p.data;
           rp.offset = p.offset;
           rp.info_raw = p.info;
+          rp.tags = p.tags;
           recovered_pubs.push_back(rp);
         }
         result.publications = recovered_pubs.data();
@@ -491,6 +492,7 @@ bool Session::HandleHistory(const protocol::Command& cmd) {
     rp.data = p.data;
     rp.offset = p.offset;
     rp.info_raw = p.info;
+    rp.tags = p.tags;
     pubs.push_back(rp);
   }
   protocol::HistoryResult result;
@@ -653,7 +655,7 @@ bool Session::HandlePublish(const protocol::Command& cmd) {
   pub.client = client_id();
   pub.conn_info = conn_info_;
   engine::PublishResult r = services_->engine->Publish(
-      pub, engine::HistoryOptionsOf(*opts, cfg.global_history_meta_ttl.count()), false,
+      pub, engine::HistoryOptionsOf(*opts, cfg.global_history_meta_ttl.count()), {},
       services_->loop->now_ms());
   if (!r.ok) {
     ReplyError(cmd.id, error::kInternal);

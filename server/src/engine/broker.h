@@ -16,6 +16,7 @@ struct Publication {
   // Publisher's ClientInfo when the publication came from a client `publish` command.
   bool has_info = false;
   std::string_view user, client, conn_info, chan_info;
+  std::string_view tags;  // JSON object of string values (API publish `tags`), "" = none
   uint64_t offset = 0;    // stream position when the channel keeps history (issue 3)
   std::string_view epoch;
 };

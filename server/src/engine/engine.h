@@ -11,10 +11,13 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <string_view>
 
 #include "engine/broker.h"
 #include "engine/history.h"
+#include "engine/idempotency.h"
 #include "engine/presence.h"
 
 namespace instant::config {
@@ -34,8 +37,14 @@ class Engine {
       : broker_(std::move(broker)), history_(std::move(history)), presence_(std::move(presence)) {}
 
   // Stores `pub` in the channel's history when `history` keeps any (and `skip_history` is false),
-  // then broadcasts it with its offset and epoch. `now_ms` is monotonic time for history TTLs.
-  PublishResult Publish(Publication pub, const HistoryOptions& history, bool skip_history, int64_t now_ms);
+  // then broadcasts it with its offset and epoch. `now_ms` is monotonic time for history TTLs and
+  // the idempotency window. With an `idempotency_key`, a publish repeated on the same channel with
+  // the same key within IdempotentResults' window returns the first result and delivers nothing.
+  struct Options {
+    bool skip_history = false;
+    std::string_view idempotency_key;  // "" = none
+  };
+  PublishResult Publish(Publication pub, const HistoryOptions& history, const Options& options, int64_t now_ms);
 
   Broker& broker() { return *broker_; }
   HistoryStore& history() { return *history_; }
@@ -45,6 +54,12 @@ class Engine {
   std::unique_ptr<Broker> broker_;
   std::unique_ptr<HistoryStore> history_;
   std::unique_ptr<PresenceStore> presence_;
+  // Keyed publishes run one at a time under this mutex, so two retries racing on different loops
+  // cannot both deliver. Unkeyed publishes never take it.
+  std::mutex idempotent_mu_;
+  IdempotentResults idempotent_;
+
+  PublishResult PublishNow(Publication& pub, const HistoryOptions& history, bool skip_history, int64_t now_ms);
 };
 
 }  // namespace instant::engine

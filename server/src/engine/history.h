@@ -53,7 +53,7 @@ struct StoredPublication {
   uint64_t offset = 0;  // assigned by Add
   std::string data;     // validated raw JSON
   std::string info;     // encoded ClientInfo JSON object, "" = none (API publish)
-  std::vector<std::pair<std::string, std::string>> tags;
+  std::string tags;     // JSON object of string values from API publish, "" = none
 };
 
 // A history request (spec §2.8).

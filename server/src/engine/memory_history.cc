@@ -28,9 +28,7 @@ size_t HeapBytes(const std::string& s) {
 }
 
 size_t PublicationHeapBytes(const StoredPublication& p) {
-  size_t n = HeapBytes(p.data) + HeapBytes(p.info) + p.tags.capacity() * sizeof(p.tags[0]);
-  for (const auto& [k, v] : p.tags) n += HeapBytes(k) + HeapBytes(v);
-  return n;
+  return HeapBytes(p.data) + HeapBytes(p.info) + HeapBytes(p.tags);
 }
 
 // The publications of one stream, oldest first: a circular buffer over a slot array that grows by

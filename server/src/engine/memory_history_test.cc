@@ -91,7 +91,7 @@ TEST_F(HistoryTest, AddAssignsThePublicationOffsetAndKeepsItsContent) {
   StoredPublication p;
   p.data = R"({"text":"hello, a payload longer than the small string buffer"})";
   p.info = R"({"user":"42","client":"c1"})";
-  p.tags = {{"k", "v"}, {"kind", "chat"}};
+  p.tags = R"({"k":"v","kind":"chat and a value longer than the small string buffer"})";
   store_.Add("a", p, opts_, 0, [](bool, const StreamPosition&) {});
   HistoryResult r = Read("a", All(-1));
   ASSERT_EQ(r.publications.size(), 1u);

@@ -172,6 +172,7 @@ void Node::DeliverLocal(const engine::Publication& pub) {
   protocol::Publication p;
   p.data = pub.data;
   p.offset = pub.offset;
+  p.tags = pub.tags;
   p.info = pub.has_info ? &info : nullptr;
   std::string line;
   line.reserve(pub.channel.size() + pub.data.size() + 64);

@@ -72,6 +72,7 @@ void AppendPublication(std::string& out, const Publication& p) {
     o.Raw("\"info\":", p.info_raw);
   }
   o.Uint("\"offset\":", p.offset);
+  if (!p.tags.empty()) o.Raw("\"tags\":", p.tags);
 }
 
 // SubscribeResult in client.proto order: expires, ttl, recoverable, epoch, publications,

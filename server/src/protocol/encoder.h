@@ -29,7 +29,8 @@ struct Publication {
   std::string_view data;             // raw JSON
   uint64_t offset = 0;               // 0 = omitted (channel without history)
   const ClientInfo* info = nullptr;  // set for publications from a client `publish`
-  std::string_view info_raw;         // alternative to `info`: a pre-encoded ClientInfo object (history)
+  std::string_view info_raw{};       // alternative to `info`: a pre-encoded ClientInfo object (history)
+  std::string_view tags{};           // raw JSON object of strings; "" = omitted
 };
 // The ClientInfo object {"user":..,"client":..,"conn_info"?,"chan_info"?} (stored with history).
 void AppendClientInfoObject(std::string& out, const ClientInfo& info);
