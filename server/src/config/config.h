@@ -74,6 +74,8 @@ struct Config {
   std::chrono::milliseconds client_stale_close_delay{10000}, client_expired_close_delay{25000},
       client_expired_sub_close_delay{25000};
   std::chrono::milliseconds client_presence_update_interval{27000};
+  // Positioned subscriptions are compared with their stream top this often (spec §6.2); 0 = never.
+  std::chrono::milliseconds client_channel_position_check_delay{40000};
   std::chrono::milliseconds presence_ttl{60000};
   size_t websocket_message_size_limit = 65536;  // bytes, > 0
   std::chrono::milliseconds websocket_write_timeout{1000};

@@ -33,7 +33,10 @@ size_t Hub::Add(Subscriber* s, std::string_view channel, bool server_side, int64
   sub.expires_at = expires_at;
   s->subs_.push_back(std::move(sub));
   ch->members.push_back(Member{s, static_cast<uint32_t>(index), positioned, wants_join_leave, offset});
-  if (positioned && !epoch.empty()) ch->epoch.assign(epoch);
+  if (positioned) {
+    ++ch->positioned_members;
+    if (!epoch.empty()) ch->epoch.assign(epoch);
+  }
   ++num_subscriptions_;
   if (registry_ != nullptr) registry_->Update(ch->name, +1);
   return index;
@@ -43,6 +46,7 @@ void Hub::Remove(Subscriber* s, size_t index) {
   auto& subs = s->subs_;
   const uint32_t position = subs[index].position;
   Channel* ch = subs[index].channel;
+  if (ch->members[position].positioned) --ch->positioned_members;
   // Channel side: move the last member into the hole and fix its back-index.
   Member last = ch->members.back();
   ch->members[position] = last;
@@ -109,15 +113,32 @@ size_t Hub::Deliver(const PubFrameRef& frame) {
     }
     ++delivered;
   }
-  if (!lost_.empty()) {
-    // Notified after the loop: handlers unsubscribe, which reorders `members`.
-    std::vector<Subscriber*> lost;
-    lost.swap(lost_);
-    for (Subscriber* s : lost) s->OnInsufficientState(frame->channel);
-    lost.clear();
-    if (lost_.empty()) lost_.swap(lost);
-  }
+  if (!lost_.empty()) NotifyLost(frame->channel);
   return delivered;
+}
+
+void Hub::NotifyLost(std::string_view channel) {
+  std::vector<Subscriber*> lost;
+  lost.swap(lost_);
+  // `channel` may view a Channel's name that the handlers free by unsubscribing its last member.
+  const std::string name(channel);
+  for (Subscriber* s : lost) s->OnInsufficientState(name);
+  lost.clear();
+  if (lost_.empty()) lost_.swap(lost);
+}
+
+void Hub::CheckPositions(std::string_view channel, uint64_t top_offset, std::string_view top_epoch) {
+  auto it = channels_.find(channel);
+  if (it == channels_.end()) return;
+  Channel* ch = it->second.get();
+  if (ch->checked_offset != 0 && ch->checked_epoch == ch->epoch) {
+    for (const Member& m : ch->members) {
+      if (m.positioned && m.offset < ch->checked_offset) lost_.push_back(m.subscriber);
+    }
+  }
+  ch->checked_offset = top_offset;
+  ch->checked_epoch.assign(top_epoch);
+  if (!lost_.empty()) NotifyLost(ch->name);
 }
 
 size_t Hub::CountMembers(std::string_view channel) const {

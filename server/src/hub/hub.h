@@ -57,6 +57,10 @@ struct Channel {
   std::string name;
   std::string epoch;  // stream epoch seen by positioned members ("" until known)
   std::vector<Member> members;
+  uint32_t positioned_members = 0;
+  // The stream top read at the previous position check (CheckPositions); offset 0 = none yet.
+  uint64_t checked_offset = 0;
+  std::string checked_epoch;
 };
 
 // The delivery side of a client session: where frames go and which encoding it reads.
@@ -103,6 +107,22 @@ class Hub {
   // Queues the frame on every local member of frame->channel. Returns the number of deliveries.
   size_t Deliver(const PubFrameRef& frame);
 
+  // Periodic position check (spec §6.2, client_channel_position_check_delay), which catches
+  // publications lost on their way (e.g. a Redis PUB/SUB message dropped while a node
+  // reconnected). The caller reads each positioned channel's stream top and reports it here.
+  // Members are compared with the top reported by the PREVIOUS check, not this one: every
+  // publication up to that older top has certainly reached this loop by now, so one still in
+  // flight is never mistaken for a loss. Members below it get OnInsufficientState.
+  // Unknown channels (everyone left meanwhile) are ignored.
+  void CheckPositions(std::string_view channel, uint64_t top_offset, std::string_view top_epoch);
+  // Calls fn(name) for every channel with positioned members on this loop.
+  template <typename Fn>
+  void ForEachPositionedChannel(Fn&& fn) const {
+    for (const auto& [name, ch] : channels_) {
+      if (ch->positioned_members > 0) fn(std::string_view(ch->name));
+    }
+  }
+
   size_t num_channels() const { return channels_.size(); }
   size_t num_subscriptions() const { return num_subscriptions_; }
   // Number of local subscribers of `channel`.
@@ -129,6 +149,10 @@ class Hub {
   std::unordered_map<std::string_view, std::unique_ptr<Channel>, Hash, Eq> channels_;
   size_t num_subscriptions_ = 0;
   std::vector<Subscriber*> lost_;  // scratch: members in insufficient state during Deliver
+
+  // Tells each subscriber in lost_ (after the caller's loop over members: handlers unsubscribe,
+  // which reorders them).
+  void NotifyLost(std::string_view channel);
 };
 
 }  // namespace instant::hub

@@ -13,6 +13,7 @@
 #include "engine/memory_broker.h"
 #include "engine/memory_history.h"
 #include "engine/memory_presence.h"
+#include "hub/channel_rules.h"
 #include "node/connection.h"
 #include "node/serve.h"
 #include "protocol/encoder.h"
@@ -80,9 +81,33 @@ void Worker::Tick() {
     node_->engine()->history().Sweep(loop_.now_ms());
     node_->engine()->presence().Sweep(loop_.now_ms());
   }
+  const int64_t check_delay = node_->config().client_channel_position_check_delay.count();
+  if (check_delay > 0 && loop_.now_ms() >= next_position_check_ms_) {
+    if (next_position_check_ms_ != 0) CheckPositions();
+    next_position_check_ms_ = loop_.now_ms() + check_delay;
+  }
   // Backwards: a tick may close connections, which swap-removes them from conns_.
   for (size_t i = conns_.size(); i-- > 0;) {
     if (i < conns_.size()) conns_[i]->OnTick();
+  }
+}
+
+void Worker::CheckPositions() {
+  const config::Config& cfg = node_->config();
+  std::vector<std::string> channels;
+  hub_.ForEachPositionedChannel([&](std::string_view name) { channels.emplace_back(name); });
+  engine::HistoryQuery top_only;  // limit 0: the stream top, no publications
+  for (const std::string& name : channels) {
+    const config::ChannelOptions* opts = nullptr;
+    if (hub::ResolveChannel(cfg, name, &opts) != hub::ChannelStatus::kOk) continue;
+    engine::HistoryOptions h = engine::HistoryOptionsOf(*opts, cfg.global_history_meta_ttl.count());
+    if (!engine::KeepsHistory(h)) continue;  // positioned without a stream: nothing to compare with
+    node_->engine()->history().Read(
+        name, top_only, h, 0, loop_.now_ms(), [this, name](engine::HistoryResult r) {
+          if (!r.ok) return;  // engine unavailable: the next check tries again
+          // The answer may come on another thread (Redis engine): the hub is touched only here.
+          loop_.Post([this, name, top = std::move(r.top)] { hub_.CheckPositions(name, top.offset, top.epoch); });
+        });
   }
 }
 

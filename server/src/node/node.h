@@ -70,6 +70,10 @@ class Worker {
 
  private:
   void Tick();
+  // Reads the stream top of every channel with positioned subscribers here and hands it to the
+  // hub's position check (spec §6.2). Runs every client_channel_position_check_delay.
+  void CheckPositions();
+  int64_t next_position_check_ms_ = 0;
 
   Node* node_;
   net::Loop loop_;
