@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Fan-out benchmark: starts BUILD_DIR/instant on a free loopback port with a throw-away config,
 # runs instant-loadgen twice (9,000 subscribers of one channel; 2 publishes/s for latency, then
-# closed-loop saturation), writes bench/results/fanout-<date>.json and latest-fanout.md, stops
+# closed-loop saturation, then saturation again on a channel with history and recovery), writes bench/results/fanout-<date>.json and latest-fanout.md, stops
 # the server. Bounded: every loadgen run is wrapped in `timeout`; the whole script takes ~1 min.
 #
 #   bench/fanout.sh BUILD_DIR       (instant only, ~1 min; `BENCH_SUITE=fanout make bench`)
 #
 # Knobs (environment): BENCH_CONNECTIONS (9000), BENCH_DURATION (10), BENCH_RATE (2),
-# BENCH_WINDOW (64), BENCH_PROCS (0 = auto), BENCH_PUB_CONNS (0 = auto: 4 at a fixed rate,
+# BENCH_WINDOW (64), BENCH_HISTORY (1; 0 skips the history run), BENCH_PROCS (0 = auto), BENCH_PUB_CONNS (0 = auto: 4 at a fixed rate,
 # = window when saturating), BENCH_PORT (first free from 18427), BENCH_NICE (unset; e.g. -19 runs the
 # server and the load generator each in a new session, i.e. a new scheduler autogroup, at that nice
 # level, to shield a measurement from background builds; needs root for negative values).
@@ -85,7 +85,11 @@ cat > "$TMP/config.json" <<EOF
   "allow_subscribe_for_client": true,
   "client_queue_max_size": 16777216,
   "health": true,
-  "log_level": "warn"
+  "log_level": "warn",
+  "namespaces": [
+    {"name": "history", "history_size": 100, "history_ttl": "300s", "force_recovery": true,
+     "allow_subscribe_for_anonymous": true, "allow_subscribe_for_client": true}
+  ]
 }
 EOF
 
@@ -126,6 +130,11 @@ run_scenario() {  # label, extra loadgen flags...
 
 run_scenario "latency-${RATE}pps" --rate "$RATE"
 run_scenario "saturation-w${WINDOW}" --rate 0 --window "$WINDOW"
+# The same on a channel that keeps history with recovery on: every publish is stored first and
+# every subscriber is positioned (offset checked per delivery). BENCH_HISTORY=0 skips it.
+if [[ "${BENCH_HISTORY:-1}" != 0 ]]; then
+  run_scenario "saturation-w${WINDOW}-history" --rate 0 --window "$WINDOW" --channel "history:bench"
+fi
 
 SERVER_ALIVE=true
 kill -0 "$SERVER_PID" 2>/dev/null || SERVER_ALIVE=false

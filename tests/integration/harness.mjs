@@ -971,3 +971,38 @@ export function subscribeV1(client, channel, events) {
   sub.log = new EventLog(sub, V1_SUB_EVENTS);
   return sub;
 }
+
+// Waits for the `nth` (1-based, counted from the subscription's first) 'subscribe' event of a JS 2.x
+// subscription made with subscribeV1 and resolves its ctx; fails at once, with what happened, when
+// the subscription reports an error or the client disconnects after this call and before it.
+export function subscribedV1(client, sub, { nth = 1, timeout = ms(5000) } = {}) {
+  const errorsBefore = sub.log.count('error');
+  const disconnectsBefore = client.log.count('disconnect');
+  return new Promise((resolve, reject) => {
+    const finish = (err, value) => {
+      clearTimeout(timer);
+      sub.off('subscribe', check);
+      sub.off('error', check);
+      client.off('disconnect', check);
+      if (err) reject(err);
+      else resolve(value);
+    };
+    // Registered after the EventLogs' listeners, so the logs already hold the event.
+    function check() {
+      const subs = sub.log.all('subscribe');
+      if (subs.length >= nth) return finish(null, subs[nth - 1]);
+      const err = sub.log.all('error')[errorsBefore];
+      if (err) return finish(new Error(`subscription ${sub.channel}: error instead of 'subscribe' #${nth}: ${JSON.stringify(err)}`));
+      const d = client.log.all('disconnect')[disconnectsBefore];
+      if (d) return finish(new Error(`client disconnected instead of 'subscribe' #${nth} on ${sub.channel}: ${JSON.stringify(d)}`));
+    }
+    const timer = setTimeout(
+      () => finish(new TimeoutError(`timed out after ${timeout} ms waiting for 'subscribe' #${nth} on ${sub.channel}; sub events: ${sub.log.describe()}; client events: ${client.log.describe()}${serverLogs()}`)),
+      timeout,
+    );
+    sub.on('subscribe', check);
+    sub.on('error', check);
+    client.on('disconnect', check);
+    check();
+  });
+}

@@ -247,9 +247,13 @@ void Node::ForEachSession(std::string user, std::string client, std::function<vo
 }
 
 void Node::Fanout(hub::PubFrameRef ref) {
+  // A publication with an offset goes through every loop's queue, its own loop's too: the engine
+  // posts offsets in order under the stream lock, but a direct delivery here could overtake an
+  // earlier offset another loop already queued for this one, and positioned subscribers would
+  // see a gap (insufficient state). Without an offset there is no order across publishers to keep.
   for (auto& w : workers_) {
     Worker* worker = w.get();
-    if (worker->loop().on_loop_thread()) {
+    if (worker->loop().on_loop_thread() && ref->offset == 0) {
       worker->hub().Deliver(ref);
     } else {
       worker->loop().Post([worker, ref] { worker->hub().Deliver(ref); });
