@@ -137,6 +137,24 @@ describe('positioning and recovery on raw frames', () => {
     assert.equal(na.error.code, 108);
     assert.ok(p.offset === 1);
   });
+
+  // Bug fix: 0 is documented as "no limit" and used to mean "no publications".
+  test('max publication limits of 0 mean no limit (history and recovery)', async () => {
+    const server = await startServer({
+      ...HISTORY,
+      history_size: 500,
+      client_history_max_publication_limit: 0,
+      client_recovery_max_publication_limit: 0,
+    });
+    const first = await publish(server, 'news', 0);
+    for (let i = 1; i < 400; i++) await publish(server, 'news', i);
+    const conn = await rawConnect(server);
+    const sub = await command(conn, 'subscribe', { channel: 'news', recover: true, offset: 0, epoch: first.epoch });
+    assert.equal(sub.subscribe.recovered, true);
+    assert.equal(sub.subscribe.publications.length, 400); // over the default 300
+    const h = await command(conn, 'history', { channel: 'news', limit: -1 });
+    assert.equal(h.history.publications.length, 400);
+  });
 });
 
 // A TCP relay between the official client and the server, so a test can cut the client's

@@ -247,6 +247,36 @@ describe('subscribe errors on raw frames', () => {
     assert.deepEqual((await command(conn, 'subscribe', { channel: 'y'.repeat(255) })).subscribe, {});
   });
 
+  // Bug fix (found writing docs/channels.md): an unlisted user fell through to
+  // allow_subscribe_for_client, which configs converted from Centrifugo v3 always turn on.
+  test('user-limited channels: only the listed users, even when the namespace is open', async () => {
+    const server = await startServer({
+      namespaces: [{ name: 'dialogs', allow_user_limited_channels: true, allow_subscribe_for_client: true }],
+    });
+    const alice = await rawConnect(server, { token: connToken('42') });
+    assert.deepEqual((await command(alice, 'subscribe', { channel: 'dialogs:#42,56' })).subscribe, {});
+    const other = await rawConnect(server, { token: connToken('99') });
+    const r = await command(other, 'subscribe', { channel: 'dialogs:#42,56' });
+    assert.deepEqual(r.error, { code: 103, message: 'permission denied' });
+    // a subscription token still opens any channel
+    const t = await command(other, 'subscribe', { channel: 'dialogs:#42,56', token: subToken('99', 'dialogs:#42,56') });
+    assert.deepEqual(t.subscribe, {});
+    // the open namespace still lets anyone into channels that name no users
+    assert.deepEqual((await command(other, 'subscribe', { channel: 'dialogs:lobby' })).subscribe, {});
+  });
+
+  // Bug fix: channel_regex was only checked to compile.
+  test('channel_regex: the part after the namespace must match, else 107', async () => {
+    const server = await startServer({
+      namespaces: [{ name: 'rx', channel_regex: '^[a-z]+$', allow_subscribe_for_client: true }],
+    });
+    const conn = await rawConnect(server, { token: connToken('alice') });
+    assert.deepEqual((await command(conn, 'subscribe', { channel: 'rx:room' })).subscribe, {});
+    const r = await command(conn, 'subscribe', { channel: 'rx:ROOM1' });
+    assert.deepEqual(r.error, { code: 107, message: 'bad request' });
+    assert.ok(conn.isOpen);
+  });
+
   test('empty channel: close 3501', async () => {
     const server = await startServer(PUBLIC);
     const conn = await rawConnect(server, { token: connToken('alice') });
@@ -265,5 +295,36 @@ describe('subscribe errors on raw frames', () => {
     await conn.waitMessage((m) => m.push?.channel === 'b');
     await sleep(ms(100));
     assert.equal(conn.messages.filter((m) => m.push?.channel === 'a').length, 0);
+  });
+});
+
+// Bug fix: user_subscribe_to_personal was accepted and did nothing.
+describe('personal channel', () => {
+  test('user_subscribe_to_personal: each connection of a user is in <ns>:#<user>', async () => {
+    const server = await startServer({
+      user_subscribe_to_personal: true,
+      user_personal_channel_namespace: 'personal',
+      namespaces: [{ name: 'personal' }],
+    });
+    const conn = await rawConnect(server, { token: connToken('42') });
+    assert.deepEqual(conn.connectReply.subs, { 'personal:#42': {} });
+    await publish(server, 'personal:#42', { hi: 1 });
+    const push = await conn.waitMessage((m) => m.push);
+    assert.deepEqual(push.push, { channel: 'personal:#42', pub: { data: { hi: 1 } } });
+    // anonymous connections have no personal channel
+    const anon = await startServer({ user_subscribe_to_personal: true, allow_anonymous_connect_without_token: true });
+    const a = await rawConnect(anon, {});
+    assert.equal(a.connectReply.subs, undefined);
+  });
+
+  test('user_personal_single_connection: a new connection of the user closes the older one with 3504', async () => {
+    const server = await startServer({ user_subscribe_to_personal: true, user_personal_single_connection: true });
+    const first = await rawConnect(server, { token: connToken('42') });
+    const other = await rawConnect(server, { token: connToken('7') });
+    const second = await rawConnect(server, { token: connToken('42') });
+    const c = await first.waitClose();
+    assert.equal(c.code, 3504);
+    assert.ok(second.isOpen);
+    assert.ok(other.isOpen);
   });
 });

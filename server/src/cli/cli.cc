@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "auth/signer.h"
+#include "config/channel_regex.h"
 #include "auth/verifier.h"
 #include "base/json_writer.h"
 #include "base/log.h"
@@ -195,6 +196,7 @@ int RunServe(const ConfigPath& cp, const ServeFlags& flags) {
   for (const std::string& w : warnings) log::Warn("{}", w);
   log::Info("configuration: {}",
             c.source_path.empty() ? "defaults and environment" : c.source_path);
+  config::CompileChannelRegexes(c);  // validated above: they compile
   return node::Serve(c);
 }
 

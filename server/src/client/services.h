@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -69,6 +70,9 @@ struct LoopServices {
   RandomSource random;
   std::string replies;       // scratch: reply lines of the message being handled
   std::string_view version;  // server version reported in connect replies
+  // Disconnects every connection of `user` but the one with client id `keep` (3504), on every loop
+  // (user_personal_single_connection). Asynchronous; set by the node, may be empty in tests.
+  std::function<void(const std::string& user, const std::string& keep)> disconnect_other_connections;
 };
 
 }  // namespace instant::client

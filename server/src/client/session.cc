@@ -237,6 +237,18 @@ bool Session::HandleConnect(const protocol::Command& cmd) {
     Disconnect(disconnect::kBadRequest);  // "client credentials not found"
     return false;
   }
+  // The personal channel (user_subscribe_to_personal): "#<user>", or "<namespace>:#<user>".
+  if (cfg.user_subscribe_to_personal && !claims.user.empty()) {
+    std::string personal;
+    if (!cfg.user_personal_channel_namespace.empty()) {
+      personal = cfg.user_personal_channel_namespace + cfg.channel_namespace_boundary;
+    }
+    personal += cfg.channel_user_boundary;
+    personal += claims.user;
+    if (std::find(claims.channels.begin(), claims.channels.end(), personal) == claims.channels.end()) {
+      claims.channels.push_back(std::move(personal));
+    }
+  }
   // Server-side subscriptions from the token: every channel must resolve (102 otherwise).
   for (const std::string& ch : claims.channels) {
     const config::ChannelOptions* opts = nullptr;
@@ -297,6 +309,10 @@ bool Session::HandleConnect(const protocol::Command& cmd) {
   }
   next_presence_ms_ = services_->loop->now_ms() + cfg.client_presence_update_interval.count();
   SchedulePing(true);
+  if (cfg.user_subscribe_to_personal && cfg.user_personal_single_connection && !user_.empty() &&
+      services_->disconnect_other_connections) {
+    services_->disconnect_other_connections(user_, std::string(client_id()));  // the newest connection wins
+  }
   return true;
 }
 
@@ -361,8 +377,10 @@ bool Session::HandleSubscribe(const protocol::Command& cmd) {
     allowed = true;
   } else if (hub::IsPrivateChannel(cfg, cmd.channel)) {
     allowed = false;  // private channels always need a subscription token
-  } else if (opts->allow_user_limited_channels && hub::UserInLimitedChannel(cfg, cmd.channel, user_)) {
-    allowed = true;
+  } else if (opts->allow_user_limited_channels && hub::IsUserLimitedChannel(cfg, cmd.channel)) {
+    // Only the listed users, whatever else the namespace allows: configs converted from
+    // Centrifugo v3 turn on allow_subscribe_for_client too, and v3 never let others in.
+    allowed = hub::UserInLimitedChannel(cfg, cmd.channel, user_);
   } else if (opts->allow_subscribe_for_client && (!user_.empty() || opts->allow_subscribe_for_anonymous)) {
     allowed = true;
   } else if (cfg.client_insecure) {
@@ -393,7 +411,8 @@ bool Session::HandleSubscribe(const protocol::Command& cmd) {
       query.has_since = true;
       query.since.offset = cmd.position.offset;
       query.since.epoch.assign(cmd.position.epoch);
-      query.limit = cfg.client_recovery_max_publication_limit;
+      // 0 = no limit (docs/configuration.md); a negative query limit means "up to the cap".
+      query.limit = cfg.client_recovery_max_publication_limit > 0 ? cfg.client_recovery_max_publication_limit : -1;
     }
     services_->engine->history().Read(cmd.channel, query, history, cfg.client_recovery_max_publication_limit,
                                       services_->loop->now_ms(),
@@ -469,7 +488,12 @@ bool Session::HandleHistory(const protocol::Command& cmd) {
   }
   const int max = cfg.client_history_max_publication_limit;
   engine::HistoryQuery query;
-  query.limit = (cmd.limit < 0 || cmd.limit > max) ? max : cmd.limit;  // spec §2.8
+  // spec §2.8: a negative limit asks for everything up to the cap; max 0 = no cap.
+  if (cmd.limit < 0) {
+    query.limit = max > 0 ? max : -1;
+  } else {
+    query.limit = (max > 0 && cmd.limit > max) ? max : cmd.limit;
+  }
   query.reverse = cmd.reverse;
   query.has_since = cmd.has_since;
   query.since.offset = cmd.since.offset;

@@ -9,9 +9,12 @@
 // these fields; see config.h and docs/configuration.md "Centrifugo v3 configs".
 
 #include <chrono>
+#include <memory>
 #include <string>
 
 namespace instant::config {
+
+struct CompiledRegex;  // config/channel_regex.cc
 
 struct ChannelOptions {
   // Presence: keep the set of subscribers (presence/presence_stats need it).
@@ -46,8 +49,10 @@ struct ChannelOptions {
 
   // If set, the part of a channel name after the namespace must match it (ECMAScript syntax as
   // std::regex reads it; Centrifugo uses Go RE2, which agrees on the common subset). The loader
-  // checks that it compiles. "" = any ASCII name.
+  // checks that it compiles. "" = any ASCII name. Matched by config/channel_regex.h, which
+  // keeps the compiled form here (shared by copies of these options; nullptr until compiled).
   std::string channel_regex;
+  std::shared_ptr<const CompiledRegex> compiled_regex;
 };
 
 struct Namespace {

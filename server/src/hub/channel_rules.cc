@@ -1,5 +1,6 @@
 #include "hub/channel_rules.h"
 
+#include "config/channel_regex.h"
 #include "config/config.h"
 
 namespace instant::hub {
@@ -19,12 +20,19 @@ ChannelStatus ResolveChannel(const config::Config& config, std::string_view chan
   size_t pos = boundary.empty() ? std::string_view::npos : rest.find(boundary);
   if (pos == std::string_view::npos) {
     *options = &config.defaults;
-    return ChannelStatus::kOk;
+  } else {
+    const config::Namespace* ns = config.FindNamespace(rest.substr(0, pos));
+    if (ns == nullptr) return ChannelStatus::kUnknownNamespace;
+    *options = &ns->options;
+    rest.remove_prefix(pos + boundary.size());
   }
-  const config::Namespace* ns = config.FindNamespace(rest.substr(0, pos));
-  if (ns == nullptr) return ChannelStatus::kUnknownNamespace;
-  *options = &ns->options;
+  if (!config::ChannelRegexMatches(**options, rest)) return ChannelStatus::kBadName;
   return ChannelStatus::kOk;
+}
+
+bool IsUserLimitedChannel(const config::Config& config, std::string_view channel) {
+  const std::string& boundary = config.channel_user_boundary;
+  return !boundary.empty() && channel.find(boundary) != std::string_view::npos;
 }
 
 bool IsPrivateChannel(const config::Config& config, std::string_view channel) {

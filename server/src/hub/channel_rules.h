@@ -20,9 +20,13 @@ enum class ChannelStatus {
 // Validates `channel` and finds its options: the namespace is the part before the first
 // namespace boundary (':'), after the private prefix ('$') is stripped; no boundary -> top-level
 // options. Names longer than channel_max_length bytes, with control characters, or (without
-// channel_regex) non-ASCII bytes are kBadName — Centrifugo v4+ rules.
+// channel_regex) non-ASCII bytes are kBadName — Centrifugo v4+ rules — and so are names whose
+// part after the namespace does not match the namespace's channel_regex.
 ChannelStatus ResolveChannel(const config::Config& config, std::string_view channel,
                              const config::ChannelOptions** options);
+
+// True for channels that have a user boundary ('#'): "dialogs:#42,56".
+bool IsUserLimitedChannel(const config::Config& config, std::string_view channel);
 
 // True for channels that need a subscription token ('$' prefix).
 bool IsPrivateChannel(const config::Config& config, std::string_view channel);

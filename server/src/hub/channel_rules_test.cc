@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "config/channel_regex.h"
 #include "config/config.h"
 
 namespace instant::hub {
@@ -41,6 +42,21 @@ TEST(ChannelRules, BadNames) {
   EXPECT_EQ(ResolveChannel(c, "caf\xc3\xa9", &opts), ChannelStatus::kBadName);  // ASCII only without channel_regex
 }
 
+TEST(ChannelRules, ChannelRegexAppliesToTheNameAfterTheNamespace) {
+  config::Config c = MakeConfig();
+  c.namespaces[0].options.channel_regex = "^[a-z]+$";
+  c.defaults.channel_regex = "^[a-z0-9\xc3\xa9]+$";
+  const config::ChannelOptions* opts = nullptr;
+  EXPECT_EQ(ResolveChannel(c, "chat:room", &opts), ChannelStatus::kOk);  // compiled on the fly
+  ASSERT_TRUE(config::CompileChannelRegexes(c));
+  EXPECT_EQ(ResolveChannel(c, "chat:room", &opts), ChannelStatus::kOk);
+  EXPECT_EQ(ResolveChannel(c, "$chat:room", &opts), ChannelStatus::kOk);
+  EXPECT_EQ(ResolveChannel(c, "chat:Room1", &opts), ChannelStatus::kBadName);
+  EXPECT_EQ(ResolveChannel(c, "news1", &opts), ChannelStatus::kOk);
+  EXPECT_EQ(ResolveChannel(c, "caf\xc3\xa9", &opts), ChannelStatus::kOk);  // a top-level regex allows non-ASCII
+  EXPECT_EQ(ResolveChannel(c, "news-1", &opts), ChannelStatus::kBadName);
+}
+
 TEST(ChannelRules, PrivateAndUserLimited) {
   config::Config c = MakeConfig();
   EXPECT_TRUE(IsPrivateChannel(c, "$users"));
@@ -51,6 +67,8 @@ TEST(ChannelRules, PrivateAndUserLimited) {
   EXPECT_FALSE(UserInLimitedChannel(c, "dialog:#42,56", ""));
   EXPECT_FALSE(UserInLimitedChannel(c, "dialog", "42"));
   EXPECT_TRUE(UserInLimitedChannel(c, "a#b:#7", "7"));  // the list follows the LAST boundary
+  EXPECT_TRUE(IsUserLimitedChannel(c, "dialog:#42"));
+  EXPECT_FALSE(IsUserLimitedChannel(c, "dialog:42"));
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include "hub/channel_rules.h"
 #include "node/connection.h"
 #include "node/serve.h"
+#include "protocol/codes.h"
 #include "protocol/encoder.h"
 #include "ws/frame.h"
 
@@ -42,6 +43,11 @@ Worker::Worker(Node* node, int index) : node_(node), loop_(index), hub_(&loop_, 
   api_.clients = node;
   api_.registry = &node->registry();
   api_.users = &node->users();
+  services_.disconnect_other_connections = [node](const std::string& user, const std::string& keep) {
+    node->ForEachSession(user, "", [keep](client::Session& s) {
+      if (s.client_id() != keep) s.Disconnect(protocol::disconnect::kConnectionLimit);
+    });
+  };
   loop_.SetTick(std::chrono::milliseconds(1000), [this] { Tick(); });
 }
 
