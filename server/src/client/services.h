@@ -4,10 +4,13 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "base/random.h"
 
@@ -33,14 +36,38 @@ class CommandDecoder;
 
 namespace instant::client {
 
+// Counts per protocol code (disconnect codes, error codes) for /metrics. Thread-safe; meant for
+// events that are rare next to deliveries (a mutex per event).
+class CodeCounts {
+ public:
+  void Add(uint32_t code) {
+    std::lock_guard lock(mu_);
+    ++counts_[code];
+  }
+  std::vector<std::pair<uint32_t, uint64_t>> Snapshot() const {
+    std::lock_guard lock(mu_);
+    return {counts_.begin(), counts_.end()};
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::map<uint32_t, uint64_t> counts_;
+};
+
 // Node-wide counters, updated from every loop (relaxed atomics: they are statistics and limits
 // that tolerate a momentary overshoot of one connection per loop).
 struct NodeCounters {
   std::atomic<int64_t> clients{0};       // connected (after `connect`) sessions
   std::atomic<int64_t> v1_clients{0};    // of which speak protocol v1
   std::atomic<int64_t> connections{0};   // open TCP connections (HTTP and WebSocket)
-  std::atomic<uint64_t> messages_sent{0};
-  std::atomic<uint64_t> messages_received{0};
+  std::atomic<uint64_t> messages_sent{0};      // WebSocket messages of replies to commands
+  std::atomic<uint64_t> messages_received{0};  // WebSocket messages of commands
+  std::atomic<uint64_t> ws_upgrades{0};        // WebSocket handshakes accepted
+  std::atomic<uint64_t> ws_refused{0};         // WebSocket handshakes refused (bad request, origin)
+  std::atomic<uint64_t> deliveries{0};         // publications and join/leave queued to clients
+  std::atomic<uint64_t> slow_drops{0};         // clients dropped for client_queue_max_size
+  CodeCounts disconnects;                      // by close code (3xxx/4xxx) sent by the server
+  CodeCounts reply_errors;                     // by error code in replies to commands
 };
 
 // Connections per user: client_user_connection_limit and the API's num_users.

@@ -93,6 +93,7 @@ void Session::LeaveChannel(size_t index) {
 
 void Session::Disconnect(const protocol::Disconnect& d) {
   if (state_ == State::kClosed) return;
+  services_->counters->disconnects.Add(d.code);
   protocol::Version v = version();
   OnTransportClosed();
   CloseTransport(d.code, protocol::CloseReason(v, d));
@@ -154,6 +155,7 @@ const config::ChannelOptions* Session::ChannelFor(const protocol::Command& cmd, 
 }
 
 void Session::ReplyError(uint32_t id, const protocol::ErrorCode& e) {
+  services_->counters->reply_errors.Add(e.code);
   std::string& out = services_->replies;
   if (!out.empty()) out += '\n';
   protocol::AppendErrorReply(out, version(), id, e);

@@ -10,6 +10,7 @@
 #include "http/request_parser.h"
 #include "http/response.h"
 #include "http/util.h"
+#include "node/metrics.h"
 #include "node/node.h"
 #include "ws/frame.h"
 #include "ws/handshake.h"
@@ -84,6 +85,7 @@ size_t Connection::HandleRequest(char* data, size_t size) {
       hs.reason = "cf_protocol_version must be v1 or v2";
     }
     if (!hs.ok) {
+      worker_->node()->counters().ws_refused.fetch_add(1, std::memory_order_relaxed);
       log::Info("websocket upgrade refused ({}): {}{}{}", hs.status, hs.reason, u.has_origin ? ", origin " : "",
                 u.has_origin ? u.origin : "");
       ws::AppendRejectResponse(out, hs);
@@ -95,6 +97,7 @@ size_t Connection::HandleRequest(char* data, size_t size) {
     ws::AppendAcceptResponse(out, u.sec_key, hs.subprotocol);
     Write(out);
     mode_ = Mode::kWebSocket;
+    worker_->node()->counters().ws_upgrades.fetch_add(1, std::memory_order_relaxed);
     set_flush_first(false);
     set_max_backlog(cfg.client_queue_max_size);
     return req.head_size;
@@ -142,6 +145,12 @@ size_t Connection::HandleRequest(char* data, size_t size) {
     api::HandleHttp(ctx, req, body, keep_alive, &out);
   } else if (req.path == "/health") {
     http::AppendResponse(out, 200, "application/json", "{}", keep_alive);
+  } else if (req.path == "/metrics" && cfg.prometheus) {
+    std::string body;
+    AppendMetrics(body, *worker_->node(), loop()->unix_now());
+    http::AppendResponse(out, 200, "text/plain; version=0.0.4; charset=utf-8", body, keep_alive);
+  } else if (req.path == "/metrics") {
+    http::AppendJsonError(out, 404, "metrics are off: set \"prometheus\": true in the config", keep_alive);
   } else {
     http::AppendJsonError(out, 404, "not found: " + std::string(req.path.substr(0, 200)), keep_alive);
   }
@@ -230,6 +239,7 @@ void Connection::OnBacklogExceeded() {
   // frame could not reach it either: drop the connection; the client reconnects and recovers.
   log::Info("client {} (user \"{}\"): disconnecting slow client, {} bytes queued", client_id(), user(),
             queued_bytes());
+  worker_->node()->counters().slow_drops.fetch_add(1, std::memory_order_relaxed);
   Session::OnTransportClosed();
   Close();
 }

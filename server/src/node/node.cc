@@ -260,9 +260,11 @@ void Node::Fanout(hub::PubFrameRef ref) {
   for (auto& w : workers_) {
     Worker* worker = w.get();
     if (worker->loop().on_loop_thread() && ref->offset == 0) {
-      worker->hub().Deliver(ref);
+      counters_.deliveries.fetch_add(worker->hub().Deliver(ref), std::memory_order_relaxed);
     } else {
-      worker->loop().Post([worker, ref] { worker->hub().Deliver(ref); });
+      worker->loop().Post([this, worker, ref] {
+        counters_.deliveries.fetch_add(worker->hub().Deliver(ref), std::memory_order_relaxed);
+      });
     }
   }
 }
