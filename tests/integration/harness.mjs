@@ -149,7 +149,8 @@ export function baseConfig() {
 function serverEnv() {
   const env = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (!/^(INSTANT|CENTRIFUGO)_/i.test(k)) env[k] = v;
+    // INSTANT_TEST_DEFER_ENGINE (HACKING.md) is a test mode, not a config key: it goes through.
+    if (!/^(INSTANT|CENTRIFUGO)_/i.test(k) || k === 'INSTANT_TEST_DEFER_ENGINE') env[k] = v;
   }
   return env;
 }

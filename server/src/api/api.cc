@@ -2,6 +2,8 @@
 
 #include <openssl/crypto.h>
 
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +24,50 @@
 
 namespace instant::api {
 namespace {
+
+Status ChannelParam(std::string_view params, std::string* channel);
+void AppendHistoryResult(std::string* result, const engine::HistoryResult& hr);
+
+// Runs step(0), step(1), ... step(n - 1) one after another, each calling `next` when it is done
+// (at once, or later when the engine answers later), then `finish`. A loop, not a recursion, when
+// the steps finish at once: a batch of 10,000 commands must not grow the stack.
+void RunInOrder(size_t n, std::function<void(size_t, const std::function<void()>&)> step,
+                std::function<void()> finish) {
+  struct State {
+    size_t n, i = 0;
+    bool running = false, waiting = false;
+    std::function<void(size_t, const std::function<void()>&)> step;
+    std::function<void()> finish, next;
+  };
+  auto st = std::make_shared<State>();
+  st->n = n;
+  st->step = std::move(step);
+  st->finish = std::move(finish);
+  // `run` drives the loop; `next` is what a step calls when done. `next` holds the state (a
+  // step answering later keeps a copy of it); the cycle st -> next -> st is cut at the end.
+  auto run = [](const std::shared_ptr<State>& s) {
+    s->running = true;
+    while (s->i < s->n) {
+      s->waiting = true;
+      s->step(s->i++, s->next);
+      if (s->waiting) {  // the step answers later; its `next` resumes the loop
+        s->running = false;
+        return;
+      }
+    }
+    s->running = false;
+    std::function<void()> finish = std::move(s->finish);
+    std::function<void()> cycle = std::move(s->next);
+    s->step = nullptr;
+    finish();
+  };
+  st->next = [st, run]() {
+    std::shared_ptr<State> s = st;  // a local: this closure may be destroyed inside run()
+    s->waiting = false;
+    if (!s->running) run(s);
+  };
+  run(st);
+}
 
 namespace error = protocol::error;
 using simdjson::ondemand::object;
@@ -70,16 +116,18 @@ Status CheckChannel(const Context& ctx, std::string_view channel,
 struct PublishParams {
   std::string channel;
   std::vector<std::string> channels;
-  std::string_view data;
+  std::string data;  // raw JSON
   bool has_data = false;
   bool has_b64data = false;
   bool skip_history = false;
-  std::string_view tags;  // raw JSON object of strings, "" = none
+  std::string tags;  // raw JSON object of strings, "" = none
   std::string idempotency_key;
 };
 
 // `tags`: a JSON object whose values are all strings (Centrifugo map<string,string>); kept raw.
-Status ParseTags(value v, std::string_view* raw) {
+Status ParseTags(value v, std::string* out) {
+  std::string_view view;
+  std::string_view* raw = &view;
   object tags;
   if (v.get_object().get(tags) != simdjson::SUCCESS) {
     return Status::Error(error::kBadRequest, "tags must be an object of strings");
@@ -99,6 +147,7 @@ Status ParseTags(value v, std::string_view* raw) {
   while (!raw->empty() && (raw->back() == ' ' || raw->back() == '\n' || raw->back() == '\r' || raw->back() == '\t')) {
     raw->remove_suffix(1);
   }
+  out->assign(view);
   return Status::Ok();
 }
 
@@ -127,7 +176,9 @@ Status ParsePublishParams(std::string_view params, bool broadcast, PublishParams
         p->channels.emplace_back(s);
       }
     } else if (key == "data") {
-      if (!ExtractRawJson(v, &p->data)) return Status::Error(error::kBadRequest, "data is not valid JSON");
+      std::string_view raw;
+      if (!ExtractRawJson(v, &raw)) return Status::Error(error::kBadRequest, "data is not valid JSON");
+      p->data.assign(raw);
       p->has_data = true;
     } else if (key == "b64data") {
       p->has_b64data = true;
@@ -163,43 +214,47 @@ void AppendError(std::string* out, const Status& s) {
   *out += '}';
 }
 
-// Publishes to one channel (history first when the channel keeps it); appends the result object.
-Status PublishOne(Context& ctx, std::string_view channel, const PublishParams& p, std::string* result) {
+// Publishes to one channel (history first when the channel keeps it); `done` gets the result
+// object.
+void PublishOne(Context& ctx, std::string_view channel, const PublishParams& p, const MethodDone& done) {
   const config::ChannelOptions* opts = nullptr;
-  if (Status s = CheckChannel(ctx, channel, &opts); s.error) return s;
+  if (Status s = CheckChannel(ctx, channel, &opts); s.error) return done(s, {});
   engine::Publication pub;
   pub.channel = channel;
   pub.data = p.data;
   pub.tags = p.tags;
-  engine::PublishResult r = ctx.engine->Publish(
-      pub, engine::HistoryOptionsOf(*opts, ctx.config->global_history_meta_ttl.count()),
-      {.skip_history = p.skip_history, .idempotency_key = p.idempotency_key}, ctx.now_ms);
-  if (!r.ok) return Status::Error(error::kInternal);
-  if (r.offset != 0) {
-    *result += "{\"offset\":";
-    json::AppendUint(*result, r.offset);
-    *result += ",\"epoch\":";
-    json::AppendString(*result, r.epoch);
-    *result += '}';
-  } else {
-    *result += "{}";
-  }
-  return Status::Ok();
+  ctx.engine->Publish(pub, engine::HistoryOptionsOf(*opts, ctx.config->global_history_meta_ttl.count()),
+                      {.skip_history = p.skip_history, .idempotency_key = p.idempotency_key}, ctx.now_ms,
+                      [done](const engine::PublishResult& r) {
+                        if (!r.ok) return done(Status::Error(error::kInternal), {});
+                        std::string result;
+                        if (r.offset != 0) {
+                          result += "{\"offset\":";
+                          json::AppendUint(result, r.offset);
+                          result += ",\"epoch\":";
+                          json::AppendString(result, r.epoch);
+                          result += '}';
+                        } else {
+                          result += "{}";
+                        }
+                        done(Status::Ok(), std::move(result));
+                      });
 }
 
-Status Publish(Context& ctx, std::string_view params, std::string* result) {
+void Publish(Context& ctx, std::string_view params, const MethodDone& done) {
   PublishParams p;
-  if (Status s = ParsePublishParams(params, false, &p); s.error) return s;
-  return PublishOne(ctx, p.channel, p, result);
+  if (Status s = ParsePublishParams(params, false, &p); s.error) return done(s, {});
+  PublishOne(ctx, p.channel, p, done);
 }
 
 // history: channel*, limit (0 = position only), since {offset, epoch}, reverse (spec §7.3).
-Status History(Context& ctx, std::string_view params, std::string* result) {
+Status ParseHistory(Context& ctx, std::string_view params, std::string* channel_out, engine::HistoryQuery* query_out,
+                    engine::HistoryOptions* options) {
   simdjson::ondemand::document doc;
   object obj;
   if (!OpenParams(params, &doc, &obj)) return Status::Error(error::kBadRequest, "params must be a JSON object");
-  std::string channel;
-  engine::HistoryQuery query;
+  std::string& channel = *channel_out;
+  engine::HistoryQuery& query = *query_out;
   for (auto field : obj) {
     std::string_view key;
     if (field.unescaped_key().get(key) != simdjson::SUCCESS) return Status::Error(error::kBadRequest);
@@ -247,10 +302,25 @@ Status History(Context& ctx, std::string_view params, std::string* result) {
     return Status::Error(error::kBadRequest, "reverse with since.offset 0");
   }
   if (query.limit < 0) query.limit = h.size;
-  engine::HistoryResult hr;
-  ctx.engine->history().Read(channel, query, h, 0, ctx.now_ms, [&hr](engine::HistoryResult r) { hr = std::move(r); });
-  if (!hr.ok) return Status::Error(error::kInternal);
-  if (hr.unrecoverable) return Status::Error(error::kUnrecoverablePosition);
+  *options = h;
+  return Status::Ok();
+}
+
+void History(Context& ctx, std::string_view params, const MethodDone& done) {
+  std::string channel;
+  engine::HistoryQuery query;
+  engine::HistoryOptions h;
+  if (Status s = ParseHistory(ctx, params, &channel, &query, &h); s.error) return done(s, {});
+  ctx.engine->history().Read(channel, query, h, 0, ctx.now_ms, [done](engine::HistoryResult hr) {
+    if (!hr.ok) return done(Status::Error(error::kInternal), {});
+    if (hr.unrecoverable) return done(Status::Error(error::kUnrecoverablePosition), {});
+    std::string out;
+    AppendHistoryResult(&out, hr);
+    done(Status::Ok(), std::move(out));
+  });
+}
+
+void AppendHistoryResult(std::string* result, const engine::HistoryResult& hr) {
   *result += "{\"publications\":[";
   for (size_t i = 0; i < hr.publications.size(); ++i) {
     const auto& p = hr.publications[i];
@@ -274,58 +344,49 @@ Status History(Context& ctx, std::string_view params, std::string* result) {
   *result += ",\"epoch\":";
   json::AppendString(*result, hr.top.epoch);
   *result += '}';
-  return Status::Ok();
 }
 
-Status HistoryRemove(Context& ctx, std::string_view params, std::string* result) {
-  simdjson::ondemand::document doc;
-  object obj;
-  if (!OpenParams(params, &doc, &obj)) return Status::Error(error::kBadRequest, "params must be a JSON object");
+void HistoryRemove(Context& ctx, std::string_view params, const MethodDone& done) {
   std::string channel;
-  for (auto field : obj) {
-    std::string_view key, s;
-    if (field.unescaped_key().get(key) != simdjson::SUCCESS) return Status::Error(error::kBadRequest);
-    if (key == "channel") {
-      if (field.value().get_string().get(s) != simdjson::SUCCESS) {
-        return Status::Error(error::kBadRequest, "channel must be a string");
-      }
-      channel.assign(s);
-    }
-  }
+  if (Status s = ChannelParam(params, &channel); s.error) return done(s, {});
   const config::ChannelOptions* opts = nullptr;
-  if (Status s = CheckChannel(ctx, channel, &opts); s.error) return s;
+  if (Status s = CheckChannel(ctx, channel, &opts); s.error) return done(s, {});
   if (!engine::KeepsHistory(engine::HistoryOptionsOf(*opts, ctx.config->global_history_meta_ttl.count()))) {
-    return Status::Error(error::kNotAvailable, "history is not enabled for this channel");
+    return done(Status::Error(error::kNotAvailable, "history is not enabled for this channel"), {});
   }
-  bool ok = false;
-  ctx.engine->history().Remove(channel, [&ok](bool r) { ok = r; });
-  if (!ok) return Status::Error(error::kInternal);
-  *result += "{}";
-  return Status::Ok();
+  ctx.engine->history().Remove(channel, [done](bool ok) {
+    if (!ok) return done(Status::Error(error::kInternal), {});
+    done(Status::Ok(), "{}");
+  });
 }
 
 
-Status Broadcast(Context& ctx, std::string_view params, std::string* result) {
-  PublishParams p;
-  if (Status s = ParsePublishParams(params, true, &p); s.error) return s;
-  if (p.channels.empty()) return Status::Error(error::kBadRequest, "channels required");
-  *result += "{\"responses\":[";
-  for (size_t i = 0; i < p.channels.size(); ++i) {
-    if (i > 0) *result += ',';
-    std::string one;
-    Status s = PublishOne(ctx, p.channels[i], p, &one);
-    if (s.error) {
-      *result += "{\"error\":";
-      AppendError(result, s);
-      *result += '}';
-    } else {
-      *result += "{\"result\":";
-      *result += one;
-      *result += '}';
-    }
-  }
-  *result += "]}";
-  return Status::Ok();
+void Broadcast(Context& ctx, std::string_view params, const MethodDone& done) {
+  auto p = std::make_shared<PublishParams>();
+  if (Status s = ParsePublishParams(params, true, p.get()); s.error) return done(s, {});
+  if (p->channels.empty()) return done(Status::Error(error::kBadRequest, "channels required"), {});
+  auto out = std::make_shared<std::string>("{\"responses\":[");
+  RunInOrder(
+      p->channels.size(),
+      [&ctx, p, out](size_t i, const std::function<void()>& next) {
+        PublishOne(ctx, p->channels[i], *p, [out, i, next](Status s, std::string one) {
+          if (i > 0) *out += ',';
+          if (s.error) {
+            *out += "{\"error\":";
+            AppendError(out.get(), s);
+            *out += '}';
+          } else {
+            *out += "{\"result\":";
+            *out += one;
+            *out += '}';
+          }
+          next();
+        });
+      },
+      [out, done] {
+        *out += "]}";
+        done(Status::Ok(), std::move(*out));
+      });
 }
 
 // Reads the "channel" param of methods that take only a channel.
@@ -354,47 +415,38 @@ Status PresenceChannel(Context& ctx, std::string_view params, std::string* chann
   return Status::Ok();
 }
 
-Status Presence(Context& ctx, std::string_view params, std::string* result) {
+void Presence(Context& ctx, std::string_view params, const MethodDone& done) {
   std::string channel;
-  if (Status s = PresenceChannel(ctx, params, &channel); s.error) return s;
-  bool ok = false;
-  std::vector<engine::PresenceEntry> entries;
-  ctx.engine->presence().Get(channel, ctx.now_ms, [&](bool r, std::vector<engine::PresenceEntry> e) {
-    ok = r;
-    entries = std::move(e);
+  if (Status s = PresenceChannel(ctx, params, &channel); s.error) return done(s, {});
+  ctx.engine->presence().Get(channel, ctx.now_ms, [done](bool ok, std::vector<engine::PresenceEntry> entries) {
+    if (!ok) return done(Status::Error(error::kInternal), {});
+    std::string result = "{\"presence\":{";
+    for (size_t i = 0; i < entries.size(); ++i) {
+      const auto& e = entries[i];
+      if (i > 0) result += ',';
+      json::AppendString(result, e.client);
+      result += ':';
+      protocol::AppendClientInfoObject(result, protocol::ClientInfo{e.user, e.client, e.conn_info, e.chan_info});
+    }
+    result += "}}";
+    done(Status::Ok(), std::move(result));
   });
-  if (!ok) return Status::Error(error::kInternal);
-  *result += "{\"presence\":{";
-  for (size_t i = 0; i < entries.size(); ++i) {
-    const auto& e = entries[i];
-    if (i > 0) *result += ',';
-    json::AppendString(*result, e.client);
-    *result += ':';
-    protocol::AppendClientInfoObject(*result, protocol::ClientInfo{e.user, e.client, e.conn_info, e.chan_info});
-  }
-  *result += "}}";
-  return Status::Ok();
 }
 
-Status PresenceStats(Context& ctx, std::string_view params, std::string* result) {
+void PresenceStats(Context& ctx, std::string_view params, const MethodDone& done) {
   std::string channel;
-  if (Status s = PresenceChannel(ctx, params, &channel); s.error) return s;
-  bool ok = false;
-  engine::PresenceStats stats;
-  ctx.engine->presence().Stats(channel, ctx.now_ms, [&](bool r, engine::PresenceStats st) {
-    ok = r;
-    stats = st;
+  if (Status s = PresenceChannel(ctx, params, &channel); s.error) return done(s, {});
+  ctx.engine->presence().Stats(channel, ctx.now_ms, [done](bool ok, engine::PresenceStats stats) {
+    if (!ok) return done(Status::Error(error::kInternal), {});
+    std::string result = "{\"num_clients\":";
+    json::AppendUint(result, stats.num_clients);
+    result += ",\"num_users\":";
+    json::AppendUint(result, stats.num_users);
+    result += '}';
+    done(Status::Ok(), std::move(result));
   });
-  if (!ok) return Status::Error(error::kInternal);
-  *result += "{\"num_clients\":";
-  json::AppendUint(*result, stats.num_clients);
-  *result += ",\"num_users\":";
-  json::AppendUint(*result, stats.num_users);
-  *result += '}';
-  return Status::Ok();
 }
 
-// Params of the per-user methods (subscribe, unsubscribe, disconnect, refresh) and channels.
 struct UserParams {
   std::string user, client, channel, pattern, reason;
   std::vector<std::string> whitelist;
@@ -559,27 +611,28 @@ Status ApiInfo(Context& ctx, std::string_view, std::string* result) {
   return Status::Ok();
 }
 
-using Handler = Status (*)(Context&, std::string_view, std::string*);
+// Methods that ask the engine answer through `done`; the others answer at once.
+using EngineHandler = void (*)(Context&, std::string_view, const MethodDone&);
+using LocalHandler = Status (*)(Context&, std::string_view, std::string*);
 struct Route {
   std::string_view name;
-  Handler handler;
+  EngineHandler engine = nullptr;
+  LocalHandler local = nullptr;
 };
 
-// One line per method. Methods of the channel-model issue (presence, history, channels, info,
-// subscribe, unsubscribe, disconnect, refresh, history_remove) are added here as they land.
 constexpr Route kRoutes[] = {
-    {"publish", Publish},
-    {"broadcast", Broadcast},
-    {"history", History},
-    {"history_remove", HistoryRemove},
-    {"presence", Presence},
-    {"presence_stats", PresenceStats},
-    {"subscribe", ApiSubscribe},
-    {"unsubscribe", ApiUnsubscribe},
-    {"disconnect", ApiDisconnect},
-    {"refresh", ApiRefresh},
-    {"channels", ApiChannels},
-    {"info", ApiInfo},
+    {"publish", Publish, nullptr},
+    {"broadcast", Broadcast, nullptr},
+    {"history", History, nullptr},
+    {"history_remove", HistoryRemove, nullptr},
+    {"presence", Presence, nullptr},
+    {"presence_stats", PresenceStats, nullptr},
+    {"subscribe", nullptr, ApiSubscribe},
+    {"unsubscribe", nullptr, ApiUnsubscribe},
+    {"disconnect", nullptr, ApiDisconnect},
+    {"refresh", nullptr, ApiRefresh},
+    {"channels", nullptr, ApiChannels},
+    {"info", nullptr, ApiInfo},
 };
 
 // Legacy integer method numbers (spec §7.1).
@@ -610,10 +663,12 @@ void JsonResponse(std::string* response, int status, std::string_view body, bool
 }
 
 // Batch (v5+): {"commands":[{"publish":{...}},...]} -> {"replies":[{"publish":{...}}|{"error":..}]}.
-bool RunBatch(Context& ctx, std::string_view body, std::string* out, std::string* problem) {
+// The commands run one after another, in order. False with *problem for a malformed body.
+bool RunBatch(Context& ctx, std::string_view body, std::string* problem,
+              std::function<void(std::string)> done) {
   std::string padded = Padded(body);
   // Commands are copied out first: handlers reuse the thread's parser.
-  std::vector<std::pair<std::string, std::string>> commands;
+  auto commands = std::make_shared<std::vector<std::pair<std::string, std::string>>>();
   {
     simdjson::ondemand::document doc;
     object obj;
@@ -642,31 +697,37 @@ bool RunBatch(Context& ctx, std::string_view body, std::string* out, std::string
             *problem = "malformed command in \"commands\"";
             return false;
           }
-          commands.emplace_back(std::string(name), std::string(raw));
+          commands->emplace_back(std::string(name), Padded(raw));
           break;  // one method per command
         }
       }
     }
   }
-  *out += "{\"replies\":[";
-  for (size_t i = 0; i < commands.size(); ++i) {
-    if (i > 0) *out += ',';
-    std::string params = Padded(commands[i].second);
-    std::string result;
-    Status s = CallMethod(ctx, commands[i].first, params, &result);
-    if (s.error) {
-      *out += "{\"error\":";
-      AppendError(out, s);
-      *out += '}';
-    } else {
-      *out += '{';
-      json::AppendString(*out, commands[i].first);
-      *out += ':';
-      *out += result;
-      *out += '}';
-    }
-  }
-  *out += "]}";
+  auto out = std::make_shared<std::string>("{\"replies\":[");
+  RunInOrder(
+      commands->size(),
+      [&ctx, commands, out](size_t i, const std::function<void()>& next) {
+        const std::string& name = (*commands)[i].first;
+        CallMethod(ctx, name, (*commands)[i].second, [out, i, name, next](Status s, std::string result) {
+          if (i > 0) *out += ',';
+          if (s.error) {
+            *out += "{\"error\":";
+            AppendError(out.get(), s);
+            *out += '}';
+          } else {
+            *out += '{';
+            json::AppendString(*out, name);
+            *out += ':';
+            *out += result;
+            *out += '}';
+          }
+          next();
+        });
+      },
+      [out, done = std::move(done)] {
+        *out += "]}";
+        done(std::move(*out));
+      });
   return true;
 }
 
@@ -756,72 +817,84 @@ bool ParseLegacy(std::string_view body, std::vector<LegacyCommand>* out, std::st
 
 }  // namespace
 
-Status CallMethod(Context& ctx, std::string_view name, std::string_view params, std::string* result) {
+void CallMethod(Context& ctx, std::string_view name, std::string_view params, const MethodDone& done) {
   for (const Route& r : kRoutes) {
-    if (r.name == name) return r.handler(ctx, params, result);
+    if (r.name != name) continue;
+    if (r.engine != nullptr) return r.engine(ctx, params, done);
+    std::string result;
+    Status s = r.local(ctx, params, &result);
+    return done(s, std::move(result));
   }
-  return Status::Error(error::kMethodNotFound);
+  done(Status::Error(error::kMethodNotFound), {});
 }
 
 void HandleHttp(Context& ctx, const http::Request& req, std::string_view body, bool keep_alive,
-                std::string* response) {
+                const Respond& respond) {
+  std::string response;
   if (req.method != "POST") {
-    std::string out;
-    http::AppendResponse(out, 405, "application/json",
+    http::AppendResponse(response, 405, "application/json",
                          "{\"error\":\"method not allowed: the API takes POST requests\"}", keep_alive,
                          "Allow: POST\r\n");
-    *response += out;
-    return;
+    return respond(std::move(response));
   }
   const config::Config& cfg = *ctx.config;
   if (!cfg.api_insecure && !KeyMatches(cfg, req)) {
     const char* msg = cfg.api_key.empty()
         ? "{\"error\":\"unauthorized: no api_key is configured on the server (set api_key, or api_insecure for development)\"}"
         : "{\"error\":\"unauthorized: send the API key in an X-API-Key header or as Authorization: apikey <key>\"}";
-    JsonResponse(response, 401, msg, keep_alive);
-    return;
+    JsonResponse(&response, 401, msg, keep_alive);
+    return respond(std::move(response));
   }
+  auto reply_200 = [respond, keep_alive](std::string body) {
+    std::string r;
+    JsonResponse(&r, 200, body, keep_alive);
+    respond(std::move(r));
+  };
   std::string_view path = req.path;
   while (path.size() > 4 && path.back() == '/') path.remove_suffix(1);
-  std::string out;
   if (path == "/api") {
-    std::vector<LegacyCommand> commands;
+    auto commands = std::make_shared<std::vector<LegacyCommand>>();
     std::string problem;
-    if (!ParseLegacy(body, &commands, &problem)) {
-      http::AppendJsonError(*response, 400, problem, keep_alive);
-      return;
+    if (!ParseLegacy(body, commands.get(), &problem)) {
+      http::AppendJsonError(response, 400, problem, keep_alive);
+      return respond(std::move(response));
     }
-    for (size_t i = 0; i < commands.size(); ++i) {
-      if (i > 0) out += '\n';
-      std::string params = Padded(commands[i].params);
-      std::string result;
-      Status s = CallMethod(ctx, commands[i].method, params, &result);
-      out += '{';
-      if (!commands[i].id_raw.empty()) {
-        out += "\"id\":";
-        out += commands[i].id_raw;
-        out += ',';
-      }
-      if (s.error) {
-        out += "\"error\":";
-        AppendError(&out, s);
-      } else {
-        out += "\"result\":";
-        out += result;
-      }
-      out += '}';
-    }
-    JsonResponse(response, 200, out, keep_alive);
+    auto out = std::make_shared<std::string>();
+    RunInOrder(
+        commands->size(),
+        [&ctx, commands, out](size_t i, const std::function<void()>& next) {
+          LegacyCommand& cmd = (*commands)[i];
+          cmd.params = Padded(cmd.params);
+          CallMethod(ctx, cmd.method, cmd.params, [commands, out, i, next](Status s, std::string result) {
+            const LegacyCommand& c = (*commands)[i];
+            if (i > 0) *out += '\n';
+            *out += '{';
+            if (!c.id_raw.empty()) {
+              *out += "\"id\":";
+              *out += c.id_raw;
+              *out += ',';
+            }
+            if (s.error) {
+              *out += "\"error\":";
+              AppendError(out.get(), s);
+            } else {
+              *out += "\"result\":";
+              *out += result;
+            }
+            *out += '}';
+            next();
+          });
+        },
+        [out, reply_200] { reply_200(std::move(*out)); });
     return;
   }
   std::string_view method = path.substr(5);  // after "/api/"
   if (method == "batch") {
     std::string problem;
-    if (!RunBatch(ctx, body, &out, &problem)) {
-      http::AppendJsonError(*response, 400, problem, keep_alive);
-      return;
+    if (!RunBatch(ctx, body, &problem, reply_200)) {
+      http::AppendJsonError(response, 400, problem, keep_alive);
+      respond(std::move(response));
     }
-    JsonResponse(response, 200, out, keep_alive);
     return;
   }
   std::string params = Padded(body);
@@ -829,35 +902,31 @@ void HandleHttp(Context& ctx, const http::Request& req, std::string_view body, b
     // Malformed JSON is a transport-level error (HTTP 400), not a method error.
     std::string_view probe = body.empty() ? std::string_view("{}") : body;
     if (!protocol::IsJsonValue(probe)) {
-      http::AppendJsonError(*response, 400, "request body is not valid JSON", keep_alive);
-      return;
+      http::AppendJsonError(response, 400, "request body is not valid JSON", keep_alive);
+      return respond(std::move(response));
     }
     size_t first = probe.find_first_not_of(" \t\r\n");
     if (first == std::string_view::npos || probe[first] != '{') {
-      http::AppendJsonError(*response, 400, "request body must be a JSON object of the method's params",
+      http::AppendJsonError(response, 400, "request body must be a JSON object of the method's params",
                             keep_alive);
-      return;
+      return respond(std::move(response));
     }
   }
-  std::string result;
-  Status s = CallMethod(ctx, method, params, &result);
-  if (s.error && s.error->code == error::kMethodNotFound.code) {
-    out = "{\"error\":";
-    AppendError(&out, s);
-    out += '}';
-    JsonResponse(response, 404, out, keep_alive);
-    return;
-  }
-  if (s.error) {
-    out = "{\"error\":";
-    AppendError(&out, s);
-    out += '}';
-  } else {
-    out = "{\"result\":";
-    out += result;
-    out += '}';
-  }
-  JsonResponse(response, 200, out, keep_alive);
+  CallMethod(ctx, method, params, [respond, keep_alive](Status s, std::string result) {
+    std::string out;
+    if (s.error) {
+      out = "{\"error\":";
+      AppendError(&out, s);
+      out += '}';
+    } else {
+      out = "{\"result\":";
+      out += result;
+      out += '}';
+    }
+    std::string r;
+    JsonResponse(&r, s.error && s.error->code == error::kMethodNotFound.code ? 404 : 200, out, keep_alive);
+    respond(std::move(r));
+  });
 }
 
 }  // namespace instant::api

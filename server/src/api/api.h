@@ -8,7 +8,7 @@
 // lines, batch replies) are written here once for every method.
 //
 // Threading: called on the loop that owns the HTTP connection; handlers use only thread-safe
-// services (broker, counters) or post to other loops.
+// services (engine, counters) or post to other loops.
 
 #include <functional>
 #include <string>
@@ -20,7 +20,6 @@ namespace instant::config {
 struct Config;
 }
 namespace instant::engine {
-class Broker;
 class Engine;
 }
 namespace instant::http {
@@ -57,7 +56,6 @@ class ClientOps {
 
 struct Context {
   const config::Config* config = nullptr;
-  engine::Broker* broker = nullptr;
   engine::Engine* engine = nullptr;
   client::NodeCounters* counters = nullptr;
   const NodeInfo* node = nullptr;
@@ -79,14 +77,24 @@ struct Status {
   static Status Error(const protocol::ErrorCode& e, std::string_view detail = {}) { return {&e, detail}; }
 };
 
-// Runs method `name` with `params` (a JSON object, or empty for none) and appends the method's
-// result object to *result on success. Unknown method -> 104. `params` must be followed by 64
-// readable bytes (simdjson padding).
-Status CallMethod(Context& ctx, std::string_view name, std::string_view params, std::string* result);
+// Called once with the outcome of a method: ok and the method's result object (JSON), or an error.
+// Methods that ask the engine (publish, broadcast, history, history_remove, presence,
+// presence_stats) may call it later, on the same loop's thread (engine/engine.h); the others call
+// it before returning. Status messages are string literals, valid forever.
+using MethodDone = std::function<void(Status, std::string result)>;
 
-// Handles a complete HTTP request to the API prefix and appends the whole HTTP response.
-// `body` is the decoded request body.
+// Runs method `name` with `params` (a JSON object, or empty for none). Unknown method -> 104.
+// `params` must be followed by 64 readable bytes (simdjson padding) and need only live until
+// CallMethod returns.
+void CallMethod(Context& ctx, std::string_view name, std::string_view params, const MethodDone& done);
+
+// Gets the whole HTTP response of an API request, once: before HandleHttp returns, or later when
+// the engine answers later. Commands of one request (legacy /api lines, batch) run in order.
+using Respond = std::function<void(std::string response)>;
+
+// Handles a complete HTTP request to the API prefix. `req` and `body` need only live until
+// HandleHttp returns. `ctx` must outlive the response (it is the worker's).
 void HandleHttp(Context& ctx, const http::Request& req, std::string_view body, bool keep_alive,
-                std::string* response);
+                const Respond& respond);
 
 }  // namespace instant::api

@@ -21,7 +21,6 @@ namespace instant::config {
 struct Config;
 }
 namespace instant::engine {
-class Broker;
 class Engine;
 }
 namespace instant::hub {
@@ -87,7 +86,6 @@ class UserConnections {
 struct LoopServices {
   const config::Config* config = nullptr;
   const auth::Verifier* verifier = nullptr;  // nullptr when no token key is configured
-  engine::Broker* broker = nullptr;
   engine::Engine* engine = nullptr;
   hub::Hub* hub = nullptr;
   net::Loop* loop = nullptr;

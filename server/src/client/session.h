@@ -5,13 +5,21 @@
 // reply lines. All replies produced while handling one message leave in ONE transport frame
 // (lines joined by '\n', spec §1.4).
 //
+// Engine calls (publish, history, presence, subscribe with positioning) may answer later (Redis
+// engine, engine/engine.h). While one is in flight the session handles nothing else: the rest of
+// the message and later messages wait, in order, and run when the answer came, so replies keep
+// the order of the commands. With the memory engine every answer comes at once and nothing waits.
+//
 // Threading: a session lives on one loop; every method runs on that loop's thread.
 // Lifetime: owned by its transport (node::Connection), which calls OnTransportClosed() exactly
 // once before destroying it; from then on it is out of every hub channel.
 
 #include <cstdint>
+#include <deque>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "hub/hub.h"
 #include "protocol/codes.h"
@@ -24,6 +32,9 @@ struct ChannelOptions;
 }
 namespace instant::auth {
 struct SubscriptionClaims;
+}
+namespace instant::engine {
+struct HistoryResult;
 }
 
 namespace instant::client {
@@ -91,6 +102,22 @@ class Session : public hub::Subscriber {
   bool HandleRefresh(const protocol::Command& cmd);
   bool HandleSubRefresh(const protocol::Command& cmd);
   bool HandleHistory(const protocol::Command& cmd);
+  // What a subscribe needs once the stream position is known (positioned channels read it from
+  // the engine first; others finish at once).
+  struct PendingSubscribe {
+    uint32_t id = 0;
+    std::string channel;
+    const config::ChannelOptions* opts = nullptr;
+    int64_t expires_at = 0;
+    uint32_t ttl = 0;
+    std::string data;       // subscription token's data, raw JSON
+    std::string chan_info;  // subscription token's info, raw JSON
+    bool recoverable = false, recovering = false, positioned = false, wants_join_leave = false;
+    uint64_t from_offset = 0;
+    std::string from_epoch;
+  };
+  void FinishSubscribe(const PendingSubscribe& p, const engine::HistoryResult* hr);
+  void ReplyHistory(uint32_t id, const engine::HistoryResult& hr);
   bool HandlePresence(const protocol::Command& cmd);
   // After hub->Add: presence entry and join announcement per the channel's options.
   void AfterJoin(size_t index, const config::ChannelOptions& opts);
@@ -108,6 +135,16 @@ class Session : public hub::Subscriber {
   void ReplyEmpty(uint32_t id, const protocol::Command& cmd);
   void Flush();
   void SchedulePing(bool first);
+  // Decodes and handles the commands of `message`, skipping the first `skip` (already handled
+  // before an engine call made the session wait).
+  void ProcessMessage(std::string_view message, size_t skip);
+  // Handles the messages that waited for an engine answer, until one waits again.
+  void ResumeDeferred();
+  // Wraps a continuation for an engine callback: marks the session as waiting; when the engine
+  // answers (now or later) runs `fn` unless the session is gone, then, if the answer came later,
+  // flushes the replies and resumes the waiting messages. Defined in session.cc.
+  template <typename Fn>
+  auto Continue(Fn fn);
 
   LoopServices* services_;
   State state_ = State::kNew;
@@ -122,6 +159,12 @@ class Session : public hub::Subscriber {
   int64_t next_presence_ms_ = 0;
   std::string user_;
   std::string conn_info_;   // raw JSON from the token's info claim
+  bool awaiting_ = false;     // an engine call is in flight
+  bool in_message_ = false;   // ProcessMessage is on the stack
+  std::deque<std::pair<std::string, size_t>> deferred_;  // (message, commands already handled)
+  size_t deferred_bytes_ = 0;
+  // Engine callbacks hold a weak_ptr: a callback arriving after the session died does nothing.
+  std::shared_ptr<char> alive_ = std::make_shared<char>();
 };
 
 }  // namespace instant::client

@@ -1,7 +1,7 @@
 #pragma once
-// The broker carries publications to every node's subscribers (DESIGN.md decision 4). The memory
-// broker delivers within this process; the Redis broker (issue 7) will carry them between nodes
-// over Redis PUB/SUB and call the same local handler on every node.
+// What travels between nodes: publications and join/leave events, and the local delivery every
+// engine hands them to on each node (engine.h: the memory engine within this process, the Redis
+// engine over Redis PUB/SUB).
 
 #include <cstdint>
 #include <string>
@@ -43,16 +43,6 @@ class LocalDelivery {
 
  protected:
   ~LocalDelivery() = default;
-};
-
-class Broker {
- public:
-  virtual ~Broker() = default;
-  // Thread-safe. Publishes to every subscriber of pub.channel on every node.
-  virtual PublishResult Publish(const Publication& pub) = 0;
-  // Thread-safe. Announces a join/leave to the channel's subscribers on every node.
-  virtual void PublishJoinLeave(const JoinLeave& event) = 0;
-  virtual std::string_view name() const = 0;
 };
 
 }  // namespace instant::engine

@@ -1,23 +1,29 @@
 #pragma once
-// Engine: the broker, the history store and the presence store of one node, and the one publish
-// path every publisher uses (client `publish`, API `publish`/`broadcast`).
+// Engine: how publications, history and presence reach every node (DESIGN.md decision 4). The
+// embedded MemoryEngine serves one node; the Redis engine (issue 7) serves several through Redis.
+// Every publisher (client `publish`, API `publish`/`broadcast`) goes through Publish; sessions
+// and the API reach history and presence through history()/presence().
 //
-// Publish with history: the history store assigns the offset and calls back while the channel's
-// stream is locked; the broadcast happens inside that callback, so every node-local subscriber
-// sees a channel's publications in offset order even when several loops publish to it at once
-// (positioned subscriptions rely on this: a gap means lost state).
+// Asynchrony: Publish and the stores' queries report through `done`. The memory engine calls it
+// synchronously, before returning; the Redis engine calls it later, ON THE CALLING LOOP'S THREAD
+// (each worker loop has its own Redis connections). Callers must work both ways: they must not
+// assume `done` ran when the call returns, and whatever `done` touches must still exist when it
+// runs (sessions guard with a liveness token; see client/session.h).
 //
-// Threading: all methods are thread-safe.
+// Ordering: publications of one channel reach this node's subscribers in offset order (positioned
+// subscriptions rely on it, spec §6.2). The memory engine delivers under the channel's stream
+// lock; the Redis engine gets the order from Redis' single-threaded script execution, the script
+// publishing the publication itself.
+//
+// Threading: every method is thread-safe, but the Redis engine must be called from a worker loop
+// thread (it picks that loop's connection).
 
 #include <cstdint>
-#include <memory>
-#include <mutex>
-#include <string>
+#include <functional>
 #include <string_view>
 
 #include "engine/broker.h"
 #include "engine/history.h"
-#include "engine/idempotency.h"
 #include "engine/presence.h"
 
 namespace instant::config {
@@ -32,34 +38,33 @@ inline bool KeepsHistory(const HistoryOptions& h) { return h.size > 0 && h.ttl_m
 
 class Engine {
  public:
-  Engine(std::unique_ptr<Broker> broker, std::unique_ptr<HistoryStore> history,
-         std::unique_ptr<PresenceStore> presence)
-      : broker_(std::move(broker)), history_(std::move(history)), presence_(std::move(presence)) {}
-
-  // Stores `pub` in the channel's history when `history` keeps any (and `skip_history` is false),
-  // then broadcasts it with its offset and epoch. `now_ms` is monotonic time for history TTLs and
-  // the idempotency window. With an `idempotency_key`, a publish repeated on the same channel with
-  // the same key within IdempotentResults' window returns the first result and delivers nothing.
-  struct Options {
+  struct PublishOptions {
     bool skip_history = false;
-    std::string_view idempotency_key;  // "" = none
+    // A publish repeated on the same channel with the same key within 5 minutes returns the first
+    // result and delivers nothing (spec §7.1). "" = none.
+    std::string_view idempotency_key;
   };
-  PublishResult Publish(Publication pub, const HistoryOptions& history, const Options& options, int64_t now_ms);
+  using PublishDone = std::function<void(const PublishResult&)>;
 
-  Broker& broker() { return *broker_; }
-  HistoryStore& history() { return *history_; }
-  PresenceStore& presence() { return *presence_; }
+  virtual ~Engine() = default;
 
- private:
-  std::unique_ptr<Broker> broker_;
-  std::unique_ptr<HistoryStore> history_;
-  std::unique_ptr<PresenceStore> presence_;
-  // Keyed publishes run one at a time under this mutex, so two retries racing on different loops
-  // cannot both deliver. Unkeyed publishes never take it.
-  std::mutex idempotent_mu_;
-  IdempotentResults idempotent_;
+  // Stores `pub` in the channel's history when `history` keeps any (and not skip_history), then
+  // delivers it to every node's subscribers with its offset and epoch. `now_ms` is monotonic time
+  // (history TTLs, idempotency window). `done` runs exactly once; result.ok == false means the
+  // engine could not publish (client error 100).
+  virtual void Publish(const Publication& pub, const HistoryOptions& history, const PublishOptions& options,
+                       int64_t now_ms, const PublishDone& done) = 0;
+  // Announces a join/leave to the channel's subscribers on every node. Fire-and-forget.
+  virtual void PublishJoinLeave(const JoinLeave& event) = 0;
 
-  PublishResult PublishNow(Publication& pub, const HistoryOptions& history, bool skip_history, int64_t now_ms);
+  // This node gained its first local subscriber of `channel` (interested) or lost its last one.
+  // Any thread. The Redis engine (un)subscribes the node from the channel's Redis PUB/SUB channel.
+  virtual void SetChannelInterest(std::string_view channel, bool interested) {}
+
+  virtual HistoryStore& history() = 0;
+  virtual PresenceStore& presence() = 0;
+  // "memory" or "redis" (logs, info).
+  virtual std::string_view name() const = 0;
 };
 
 }  // namespace instant::engine

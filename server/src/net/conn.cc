@@ -173,6 +173,18 @@ void Conn::OnIo(uint32_t events) {
 
 void Conn::ReleaseInput() { std::string().swap(in_); }
 
+void Conn::ResumeInput() {
+  if (closed_ || closing_ || in_.empty()) return;
+  in_.reserve(in_.size() + Loop::kReadPadding);
+  size_t used = OnRead(in_.data(), in_.size());
+  if (closed_) return;
+  if (used >= in_.size() || closing_) {
+    ReleaseInput();
+  } else if (used > 0) {
+    in_.erase(0, used);
+  }
+}
+
 void Conn::HandleReadable() {
   char* buf = loop_->read_buffer();
   for (int round = 0; round < kMaxReadsPerEvent; ++round) {

@@ -57,6 +57,9 @@ class Conn : public IoHandler {
   void CloseAfterFlush();
   // Closes the socket now; queued bytes are dropped.
   void Close();
+  // Presents the unconsumed input to OnRead again: for a subclass that stopped consuming while it
+  // waited for something (an HTTP request answered asynchronously) and can go on now.
+  void ResumeInput();
 
   // Loop-internal: end-of-iteration flush.
   void Flush();

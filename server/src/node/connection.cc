@@ -27,8 +27,14 @@ Connection::Connection(Worker* worker, int fd)
 }
 
 size_t Connection::OnRead(char* data, size_t size) {
+  if (awaiting_response_) {
+    // Pipelined requests wait for the pending answer; a client that floods meanwhile is cut off.
+    const config::Config& cfg = worker_->node()->config();
+    if (size > 4 * (cfg.api_max_body_size + cfg.http_max_header_size)) Close();
+    return 0;
+  }
   size_t pos = 0;
-  while (pos < size && mode_ == Mode::kHttp && !closed() && !closing()) {
+  while (pos < size && mode_ == Mode::kHttp && !closed() && !closing() && !awaiting_response_) {
     size_t used = HandleRequest(data + pos, size - pos);
     if (used == 0) break;
     pos += used;
@@ -142,7 +148,15 @@ size_t Connection::HandleRequest(char* data, size_t size) {
     api::Context& ctx = worker_->api();
     ctx.now_unix = loop()->unix_now();
     ctx.now_ms = loop()->now_ms();
-    api::HandleHttp(ctx, req, body, keep_alive, &out);
+    awaiting_response_ = true;
+    in_request_ = true;
+    api::HandleHttp(ctx, req, body, keep_alive,
+                    [this, alive = std::weak_ptr<char>(alive_token_), keep_alive](std::string response) {
+                      if (alive.expired()) return;
+                      FinishResponse(std::move(response), keep_alive);
+                    });
+    in_request_ = false;
+    return total;
   } else if (req.path == "/health") {
     http::AppendResponse(out, 200, "application/json", "{}", keep_alive);
   } else if (req.path == "/metrics" && cfg.prometheus) {
@@ -157,6 +171,17 @@ size_t Connection::HandleRequest(char* data, size_t size) {
   Write(out);
   if (!keep_alive) BeginClosing();
   return total;
+}
+
+void Connection::FinishResponse(std::string response, bool keep_alive) {
+  awaiting_response_ = false;
+  if (closed() || closing()) return;
+  Write(response);
+  if (!keep_alive) {
+    BeginClosing();
+    return;
+  }
+  if (!in_request_) ResumeInput();  // answered later: the requests that waited go on now
 }
 
 size_t Connection::ReadWebSocket(char* data, size_t size) {

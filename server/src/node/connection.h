@@ -9,6 +9,8 @@
 // it closed; Worker::Forget() is called from OnClose().
 
 #include <cstdint>
+#include <memory>
+#include <string>
 #include <string_view>
 
 #include "client/session.h"
@@ -55,6 +57,15 @@ class Connection final : public net::Conn, public client::Session {
   int64_t opened_ms_ = 0;
   int64_t closing_since_ms_ = 0;
   ws::MessageAssembler assembler_;
+  // An API request whose answer comes later (engine/engine.h): later pipelined requests wait in
+  // the unconsumed input until it is written, so responses keep the order of the requests.
+  bool awaiting_response_ = false;
+  bool in_request_ = false;  // HandleRequest is on the stack
+  // Late answers hold a weak_ptr: one arriving after the connection died does nothing.
+  std::shared_ptr<char> alive_token_ = std::make_shared<char>();
+
+  // Writes an API response (now, or later when the engine answered later).
+  void FinishResponse(std::string response, bool keep_alive);
 };
 
 }  // namespace instant::node

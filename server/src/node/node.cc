@@ -4,13 +4,15 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 
 #include "auth/verifier.h"
 #include "base/log.h"
 #include "base/random.h"
 #include "config/config.h"
 #include "config/version.h"
-#include "engine/memory_broker.h"
+#include "engine/deferred_engine.h"
+#include "engine/memory_engine.h"
 #include "engine/memory_history.h"
 #include "engine/memory_presence.h"
 #include "hub/channel_rules.h"
@@ -27,7 +29,6 @@ namespace instant::node {
 Worker::Worker(Node* node, int index) : node_(node), loop_(index), hub_(&loop_, &node->registry()) {
   services_.config = &node->config();
   services_.verifier = node->verifier();
-  services_.broker = node->broker();
   services_.engine = node->engine();
   services_.hub = &hub_;
   services_.loop = &loop_;
@@ -36,7 +37,6 @@ Worker::Worker(Node* node, int index) : node_(node), loop_(index), hub_(&loop_, 
   services_.users = &node->users();
   services_.version = kVersion;
   api_.config = &node->config();
-  api_.broker = node->broker();
   api_.engine = node->engine();
   api_.counters = &node->counters();
   api_.node = &node->info();
@@ -157,9 +157,20 @@ bool Node::Start(std::string* error) {
     verifier_ = auth::Verifier::Create(vc, error);
     if (!verifier_) return false;
   }
-  engine_ = std::make_unique<engine::Engine>(std::make_unique<engine::MemoryBroker>(this),
-                                             std::make_unique<engine::MemoryHistoryStore>(),
-                                             std::make_unique<engine::MemoryPresenceStore>());
+  engine_ = std::make_unique<engine::MemoryEngine>(this);
+  if (const char* defer = std::getenv("INSTANT_TEST_DEFER_ENGINE"); defer != nullptr && std::string_view(defer) == "1") {
+    // Tests only (HACKING.md): every engine answer comes one loop turn later, like Redis'.
+    log::Warn("INSTANT_TEST_DEFER_ENGINE=1: engine answers are deferred (a test mode, not for production)");
+    engine_ = std::make_unique<engine::DeferredEngine>(std::move(engine_), [this](std::function<void()> fn) {
+      for (auto& w : workers_) {
+        if (w->loop().on_loop_thread()) {
+          w->loop().Post(std::move(fn));
+          return;
+        }
+      }
+      fn();
+    });
+  }
   uid_ = NewUuidV4();
   char host[256] = {0};
   gethostname(host, sizeof(host) - 1);
@@ -285,7 +296,7 @@ int Node::Run() {
     });
   }
   log::Info("instant {} serving on {}:{} ({} workers, engine {})", kVersion,
-            config_.address.empty() ? "0.0.0.0" : config_.address, port_, workers_.size(), engine_->broker().name());
+            config_.address.empty() ? "0.0.0.0" : config_.address, port_, workers_.size(), engine_->name());
   int sig = 0;
   sigwait(&set, &sig);
   log::Info("received {}, shutting down (clients are told to reconnect; up to {} ms)",

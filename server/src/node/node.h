@@ -1,13 +1,13 @@
 #pragma once
 // Node: the wiring of a serving process (DESIGN.md decisions 1-4).
 //
-//   Node ── config, token verifier, origin policy, broker (memory engine), node counters
+//   Node ── config, token verifier, origin policy, engine (memory), node counters
 //    └─ Worker × N ── Loop (one thread), Hub, CommandDecoder, LoopServices, its Connections
 //
 // Accepting: one listening socket served by worker 0, which spreads accepted sockets over the
 // workers round-robin (Loop::Post for the others). A connection never changes worker.
 //
-// Publishing: Broker::Publish -> Node::DeliverLocal encodes the push ONCE per protocol version
+// Publishing: Engine::Publish -> Node::DeliverLocal encodes the push ONCE per protocol version
 // into a shared frame and hands a reference to every worker: directly for the calling worker,
 // through Loop::Post for the others. Each worker's hub then queues the frame on its local
 // subscribers, and each loop flushes every connection once per iteration.
@@ -105,7 +105,6 @@ class Node final : public engine::LocalDelivery, public api::ClientOps {
   const config::Config& config() const { return config_; }
   const auth::Verifier* verifier() const { return verifier_.get(); }
   const ws::OriginPolicy& origins() const { return origins_; }
-  engine::Broker* broker() { return &engine_->broker(); }
   engine::Engine* engine() { return engine_.get(); }
   client::NodeCounters& counters() { return counters_; }
   client::UserConnections& users() { return users_; }
