@@ -224,7 +224,7 @@ void Session::ReplyEmpty(uint32_t id, const protocol::Command& cmd) {
 
 bool Session::HandleCommand(const protocol::Command& cmd) {
   if (state_ == State::kNew) {
-    if (cmd.method != Method::kConnect) {
+    if (cmd.method != Method::kConnect || cmd.id == 0) {
       Disconnect(disconnect::kBadRequest);  // anything before connect (spec §2.1)
       return false;
     }

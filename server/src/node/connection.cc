@@ -18,12 +18,19 @@
 namespace instant::node {
 namespace {
 constexpr int64_t kCloseHandshakeMs = 5000;  // wait this long for the peer's close, then drop TCP
+// An HTTP keep-alive connection with no request in progress is closed after this long (nginx's
+// keepalive_timeout default); a request in progress must complete within handshake_timeout.
+constexpr int64_t kHttpIdleMs = 75000;
 }  // namespace
 
 Connection::Connection(Worker* worker, int fd)
     : net::Conn(&worker->loop(), fd), client::Session(&worker->services(), this), worker_(worker) {
   opened_ms_ = worker->loop().now_ms();
+  last_request_ms_ = opened_ms_;
   set_flush_first(true);  // HTTP replies first; cleared once the connection becomes a WebSocket
+  // Pipelined HTTP requests from a peer that does not read its responses: the same bound as a
+  // WebSocket client's queue.
+  set_max_backlog(worker->node()->config().client_queue_max_size);
 }
 
 size_t Connection::OnRead(char* data, size_t size) {
@@ -38,6 +45,16 @@ size_t Connection::OnRead(char* data, size_t size) {
     size_t used = HandleRequest(data + pos, size - pos);
     if (used == 0) break;
     pos += used;
+    last_request_ms_ = loop()->now_ms();
+  }
+  if (mode_ == Mode::kHttp && !closed() && !closing()) {
+    // A request in progress (head or body incomplete) must complete within handshake_timeout,
+    // counted from its first byte (OnTick).
+    if (pos < size && !awaiting_response_) {
+      if (pos > 0 || partial_since_ms_ == 0) partial_since_ms_ = loop()->now_ms();
+    } else {
+      partial_since_ms_ = 0;
+    }
   }
   if (mode_ == Mode::kWebSocket && pos < size && !closed() && !closing()) {
     pos += ReadWebSocket(data + pos, size - pos);
@@ -114,21 +131,30 @@ size_t Connection::HandleRequest(char* data, size_t size) {
   std::string_view body;
   size_t total = req.head_size;
   if (req.chunked) {
-    http::ChunkedDecoder decoder;
+    // The decoder keeps its state between reads: each byte of the body is decoded once, however
+    // small the pieces it arrives in (the bytes stay unconsumed, at the same place, meanwhile).
     size_t consumed = 0;
-    auto st = decoder.Feed(view.substr(req.head_size), cfg.api_max_body_size, &chunked_body, &consumed);
-    if (st == http::ChunkedDecoder::Status::kNeedMore) {
-      if (size - req.head_size > cfg.api_max_body_size + 4096) st = http::ChunkedDecoder::Status::kError;
-      else return 0;
-    }
+    auto st = chunked_.Feed(view.substr(req.head_size + chunked_fed_), cfg.api_max_body_size, &chunked_body_,
+                            &consumed);
+    chunked_fed_ += consumed;
+    if (st == http::ChunkedDecoder::Status::kNeedMore) return 0;
     if (st == http::ChunkedDecoder::Status::kError) {
-      http::AppendJsonError(out, 400, "malformed or too large chunked body (api_max_body_size)", false);
+      const int status = chunked_.error_status();
+      http::AppendJsonError(out, status,
+                            status == 413 ? "request body larger than api_max_body_size (" +
+                                                std::to_string(cfg.api_max_body_size) + " bytes)"
+                                          : std::string("malformed chunked body: ") + chunked_.error(),
+                            false);
       Write(out);
       BeginClosing();
       return size;
     }
+    chunked_body.swap(chunked_body_);
     body = chunked_body;
-    total += consumed;
+    total += chunked_fed_;
+    chunked_.Reset();
+    chunked_body_.clear();
+    chunked_fed_ = 0;
   } else if (req.has_content_length) {
     if (req.content_length > cfg.api_max_body_size) {
       http::AppendJsonError(out, 413,
@@ -262,8 +288,12 @@ void Connection::OnClose() {
 void Connection::OnBacklogExceeded() {
   // The client does not read fast enough (client_queue_max_size). Its socket is full, so a close
   // frame could not reach it either: drop the connection; the client reconnects and recovers.
-  log::Info("client {} (user \"{}\"): disconnecting slow client, {} bytes queued", client_id(), user(),
-            queued_bytes());
+  if (mode_ == Mode::kHttp) {
+    log::Info("closing an HTTP connection that does not read its responses, {} bytes queued", queued_bytes());
+  } else {
+    log::Info("client {} (user \"{}\"): disconnecting slow client, {} bytes queued", client_id(), user(),
+              queued_bytes());
+  }
   worker_->node()->counters().slow_drops.fetch_add(1, std::memory_order_relaxed);
   Session::OnTransportClosed();
   Close();
@@ -278,7 +308,16 @@ void Connection::OnTick() {
   }
   const config::Config& cfg = worker_->node()->config();
   if (mode_ == Mode::kHttp) {
-    if (!served_request_ && now - opened_ms_ >= cfg.handshake_timeout.count()) Close();
+    if (awaiting_response_) return;  // the engine answers; the request is complete
+    const int64_t timeout = cfg.handshake_timeout.count();
+    if (!served_request_ && now - opened_ms_ >= timeout) {
+      Close();
+    } else if (partial_since_ms_ != 0 && now - partial_since_ms_ >= timeout) {
+      log::Info("closing an HTTP connection whose request did not complete within handshake_timeout");
+      Close();
+    } else if (partial_since_ms_ == 0 && now - last_request_ms_ >= kHttpIdleMs) {
+      Close();  // idle keep-alive
+    }
     return;
   }
   Session::OnTick();

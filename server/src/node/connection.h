@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "client/session.h"
+#include "http/chunked.h"
 #include "net/conn.h"
 #include "ws/message_assembler.h"
 
@@ -60,6 +61,12 @@ class Connection final : public net::Conn, public client::Session {
   // An API request whose answer comes later (engine/engine.h): later pipelined requests wait in
   // the unconsumed input until it is written, so responses keep the order of the requests.
   bool awaiting_response_ = false;
+  int64_t last_request_ms_ = 0;   // when the last complete request was read
+  int64_t partial_since_ms_ = 0;  // first byte of the request in progress; 0 = none
+  // A chunked request body being received: decoded incrementally across reads.
+  http::ChunkedDecoder chunked_;
+  std::string chunked_body_;
+  size_t chunked_fed_ = 0;  // body bytes (after the head) already fed to chunked_
   bool in_request_ = false;  // HandleRequest is on the stack
   // Late answers hold a weak_ptr: one arriving after the connection died does nothing.
   std::shared_ptr<char> alive_token_ = std::make_shared<char>();
