@@ -590,6 +590,35 @@ Status ApiChannels(Context& ctx, std::string_view params, std::string* result) {
 }
 
 Status ApiInfo(Context& ctx, std::string_view, std::string* result) {
+  if (ctx.cluster_nodes) {
+    std::vector<ClusterNode> nodes = ctx.cluster_nodes();
+    if (!nodes.empty()) {
+      *result += "{\"nodes\":[";
+      for (size_t i = 0; i < nodes.size(); ++i) {
+        const ClusterNode& c = nodes[i];
+        if (i > 0) *result += ',';
+        *result += "{\"uid\":";
+        json::AppendString(*result, c.uid);
+        *result += ",\"name\":";
+        json::AppendString(*result, c.name);
+        *result += ",\"version\":";
+        json::AppendString(*result, c.version);
+        *result += ",\"num_clients\":";
+        json::AppendUint(*result, c.num_clients);
+        *result += ",\"num_users\":";
+        json::AppendUint(*result, c.num_users);
+        *result += ",\"num_channels\":";
+        json::AppendUint(*result, c.num_channels);
+        *result += ",\"num_subs\":";
+        json::AppendUint(*result, c.num_subs);
+        *result += ",\"uptime\":";
+        json::AppendUint(*result, c.uptime);
+        *result += '}';
+      }
+      *result += "]}";
+      return Status::Ok();
+    }
+  }
   const NodeInfo& n = *ctx.node;
   *result += "{\"nodes\":[{\"uid\":";
   json::AppendString(*result, n.uid);

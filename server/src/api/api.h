@@ -13,6 +13,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "protocol/codes.h"
 
@@ -41,6 +42,12 @@ struct NodeInfo {
   int64_t started_unix = 0;
 };
 
+// One node of the cluster as the API `info` method lists it (the Redis engine's node discovery).
+struct ClusterNode {
+  std::string uid, name, version;
+  uint64_t num_clients = 0, num_users = 0, num_channels = 0, num_subs = 0, uptime = 0;
+};
+
 // Reaches client sessions wherever they live (the node implements it).
 class ClientOps {
  public:
@@ -67,6 +74,8 @@ struct Context {
   // Node-wide counts gathered from every loop (API `info`); may be nullptr.
   size_t (*count_channels)(void* arg) = nullptr;
   void* count_arg = nullptr;
+  // Every live node (Redis engine); unset or empty = this node alone.
+  std::function<std::vector<ClusterNode>()> cluster_nodes;
 };
 
 // Outcome of one method call: ok (result appended) or a protocol error.

@@ -43,9 +43,16 @@ struct Config {
   int workers = 0;      // event loops, 0..256; 0 = number of CPUs (instant-specific)
   std::string name;     // node name; "" -> NodeName() = "<hostname>_<port>"
   std::string log_level = "info";  // trace, debug, info, warn, error, none (base/log.h ParseLevel)
-  // "memory", or "redis": accepted with a warning, not implemented yet — the node must run the
-  // memory engine (one node, nothing shared) until it is.
+  // "memory" (one node, the default) or "redis" (several nodes share Redis; docs/architecture/engines.md).
   std::string engine = "memory";
+  // Redis engine: one address per shard ("host:port" or "redis://[[user]:password@]host[:port][/db]"),
+  // the same list in the same order on every node; empty = 127.0.0.1:6379. Password, user and db
+  // apply to the addresses that do not carry their own. Keys and channels start with redis_prefix.
+  std::vector<std::string> redis_address;
+  std::string redis_password, redis_user;
+  int redis_db = 0;
+  std::string redis_prefix = "instant";
+  std::chrono::milliseconds redis_connect_timeout{1000}, redis_io_timeout{4000};
   std::chrono::milliseconds shutdown_timeout{30000};
 
   // --- tokens (spec §4.3). PEM keys are checked by `instant checkconfig` (auth::Verifier).

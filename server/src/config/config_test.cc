@@ -350,14 +350,19 @@ TEST(ConfigValidation, NamespaceNames) {
 }
 
 TEST(ConfigValidation, EngineLogLevelBoundariesRegexPersonal) {
-  LoadResult redis = Load(R"({"engine": "redis", "redis_address": "localhost:6379"})");
+  LoadResult redis = Load(R"({"engine": "redis", "redis_address": "localhost:6379", "redis_db": 2,
+                              "redis_prefix": "site", "redis_password": "pw"})");
   ASSERT_TRUE(redis.ok) << redis.error;
   EXPECT_EQ(redis.config.engine, "redis");
-  EXPECT_THAT(redis.warnings, Contains(HasSubstr("\"engine\" is \"redis\", which is not "
-                                                 "implemented yet")));
-  EXPECT_THAT(redis.warnings,
-              Contains("config.json: key \"redis_address\" is ignored: the Redis engine is not "
-                       "implemented yet"));
+  EXPECT_THAT(redis.warnings, IsEmpty());
+  EXPECT_THAT(redis.config.redis_address, ElementsAre("localhost:6379"));  // a string is one shard
+  EXPECT_EQ(redis.config.redis_db, 2);
+  EXPECT_EQ(redis.config.redis_prefix, "site");
+  EXPECT_EQ(redis.config.redis_password, "pw");
+  EXPECT_THAT(Ok(R"({"engine": "redis", "redis_address": ["a:1", "redis://b:2/3"]})").redis_address,
+              ElementsAre("a:1", "redis://b:2/3"));
+  EXPECT_THAT(Error(R"({"engine": "redis", "redis_address": ["a:1", ""]})"), HasSubstr("empty entry"));
+  EXPECT_THAT(Warnings(R"({"redis_sentinel_address": "x"})"), Contains(HasSubstr("Sentinel is not implemented")));
   EXPECT_EQ(Error(R"({"engine": "tarantool"})"),
             "config.json: \"engine\" must be \"memory\" or \"redis\", got \"tarantool\": use "
             "\"memory\" (the default)");
@@ -408,7 +413,9 @@ TEST(ConfigValidation, ValidateAfterChangesInCode) {
   c.engine = "redis";
   std::vector<std::string> warnings;
   EXPECT_TRUE(Validate(c, "flags", &error, &warnings));
-  EXPECT_THAT(warnings, Contains(HasSubstr("redis")));
+  c.engine = "etcd";
+  EXPECT_FALSE(Validate(c, "flags", &error));
+  c.engine = "redis";
   c.client_queue_max_size = 0;
   EXPECT_FALSE(Validate(c, "flags", &error));
   EXPECT_THAT(error, HasSubstr("\"client_queue_max_size\" must be a positive integer, got 0"));

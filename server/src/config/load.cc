@@ -307,6 +307,10 @@ bool StringsFromArray(const Input& in, element array, std::vector<std::string>* 
 bool CoerceList(const Input& in, std::vector<std::string>* out, std::string* error) {
   if (!in.from_env) {
     if (in.json.type() == element_type::ARRAY) return StringsFromArray(in, in.json, out, error);
+    if (in.key == "redis_address" && in.IsJsonString()) {  // one shard: Centrifugo takes a string
+      *out = {std::string(in.JsonString())};
+      return true;
+    }
     std::string example = in.IsJsonString() ? fmt::format("[{}]", in.Got())
                                             : std::string("[\"https://example.com\"]");
     *error = fmt::format("{} must be an array of strings, got {}: write {}", in.Where(), in.Got(),

@@ -134,10 +134,13 @@ bool Validator::Server() {
                     Origin("log_level"), Quote(c_.log_level)));
   }
   if (c_.engine == "redis") {
-    Warn(
-        fmt::format("{}: \"engine\" is \"redis\", which is not implemented yet: this node runs the "
-                    "memory engine and shares nothing with other nodes",
-                    Origin("engine")));
+    for (const std::string& a : c_.redis_address) {
+      if (a.empty()) {
+        return Fail(fmt::format("{}: \"redis_address\" has an empty entry: write \"host:port\" or "
+                                "\"redis://host:port/db\" for each shard",
+                                Origin("redis_address")));
+      }
+    }
   } else if (c_.engine != "memory") {
     return Fail(
         fmt::format("{}: \"engine\" must be \"memory\" or \"redis\", got {}: use "

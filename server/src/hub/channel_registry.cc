@@ -13,12 +13,14 @@ void ChannelRegistry::Update(std::string_view channel, int delta) {
     if (delta <= 0) return;
     shard.counts.emplace(std::string(channel), delta);
     channels_.fetch_add(1, std::memory_order_relaxed);
+    if (interest_) interest_(channel, true);
     return;
   }
   it->second += delta;
   if (it->second <= 0) {
     shard.counts.erase(it);
     channels_.fetch_sub(1, std::memory_order_relaxed);
+    if (interest_) interest_(channel, false);
   }
 }
 

@@ -3,12 +3,13 @@
 // `info`). Hubs report every membership change; the API reads snapshots.
 //
 // Threading: thread-safe. 16 shards by channel hash, one mutex each, held only for a map update or
-// a copy; never while calling out. Cost: one uncontended lock per subscribe/unsubscribe, nothing on
+// a copy, and the interest handler. Cost: one uncontended lock per subscribe/unsubscribe, nothing on
 // the publication path.
 
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -19,6 +20,13 @@ namespace instant::hub {
 
 class ChannelRegistry {
  public:
+  // Called when the node's first subscriber of a channel arrives (true) or its last one leaves
+  // (false), under the channel's shard lock, so the calls for one channel come in order. It must
+  // be quick and must not call back into the registry (the Redis engine posts a SUBSCRIBE).
+  using InterestHandler = std::function<void(std::string_view channel, bool interested)>;
+  // Set before any Update (the node sets it at start).
+  void SetInterestHandler(InterestHandler handler) { interest_ = std::move(handler); }
+
   // `delta` is +1 or -1; a channel whose count reaches 0 disappears.
   void Update(std::string_view channel, int delta);
   // Channels matching `pattern` (glob: '*' any run, '?' one character; "" = all) with their counts.
@@ -34,6 +42,7 @@ class ChannelRegistry {
   std::array<Shard, 16> shards_;
   std::atomic<int64_t> channels_{0};
   std::atomic<int64_t> subscriptions_{0};
+  InterestHandler interest_;
 };
 
 // Glob match used by the `channels` API method.

@@ -184,7 +184,11 @@ size_t Connection::HandleRequest(char* data, size_t size) {
     in_request_ = false;
     return total;
   } else if (req.path == "/health") {
-    http::AppendResponse(out, 200, "application/json", "{}", keep_alive);
+    if (worker_->node()->engine_available()) {
+      http::AppendResponse(out, 200, "application/json", "{}", keep_alive);
+    } else {
+      http::AppendJsonError(out, 503, "engine unavailable: the node cannot reach Redis", keep_alive);
+    }
   } else if (req.path == "/metrics" && cfg.prometheus) {
     std::string body;
     AppendMetrics(body, *worker_->node(), loop()->unix_now());

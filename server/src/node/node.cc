@@ -13,6 +13,7 @@
 #include "config/version.h"
 #include "engine/deferred_engine.h"
 #include "engine/memory_engine.h"
+#include "engine/redis_engine.h"
 #include "engine/memory_history.h"
 #include "engine/memory_presence.h"
 #include "hub/channel_rules.h"
@@ -29,7 +30,6 @@ namespace instant::node {
 Worker::Worker(Node* node, int index) : node_(node), loop_(index), hub_(&loop_, &node->registry()) {
   services_.config = &node->config();
   services_.verifier = node->verifier();
-  services_.engine = node->engine();
   services_.hub = &hub_;
   services_.loop = &loop_;
   services_.decoder = &decoder_;
@@ -37,12 +37,12 @@ Worker::Worker(Node* node, int index) : node_(node), loop_(index), hub_(&loop_, 
   services_.users = &node->users();
   services_.version = kVersion;
   api_.config = &node->config();
-  api_.engine = node->engine();
   api_.counters = &node->counters();
   api_.node = &node->info();
   api_.clients = node;
   api_.registry = &node->registry();
   api_.users = &node->users();
+  api_.cluster_nodes = [node] { return node->ClusterNodes(); };
   services_.disconnect_other_connections = [node](const std::string& user, const std::string& keep) {
     node->ForEachSession(user, "", [keep](client::Session& s) {
       if (s.client_id() != keep) s.Disconnect(protocol::disconnect::kConnectionLimit);
@@ -157,26 +157,15 @@ bool Node::Start(std::string* error) {
     verifier_ = auth::Verifier::Create(vc, error);
     if (!verifier_) return false;
   }
-  engine_ = std::make_unique<engine::MemoryEngine>(this);
-  if (const char* defer = std::getenv("INSTANT_TEST_DEFER_ENGINE"); defer != nullptr && std::string_view(defer) == "1") {
-    // Tests only (HACKING.md): every engine answer comes one loop turn later, like Redis'.
-    log::Warn("INSTANT_TEST_DEFER_ENGINE=1: engine answers are deferred (a test mode, not for production)");
-    engine_ = std::make_unique<engine::DeferredEngine>(std::move(engine_), [this](std::function<void()> fn) {
-      for (auto& w : workers_) {
-        if (w->loop().on_loop_thread()) {
-          w->loop().Post(std::move(fn));
-          return;
-        }
-      }
-      fn();
-    });
-  }
   uid_ = NewUuidV4();
   char host[256] = {0};
   gethostname(host, sizeof(host) - 1);
   int n = config_.workers > 0 ? config_.workers : static_cast<int>(std::thread::hardware_concurrency());
   if (n <= 0) n = 1;
   for (int i = 0; i < n; ++i) workers_.push_back(std::make_unique<Worker>(this, i));
+  port_ = config_.port;
+  name_ = config_.name.empty() ? std::string(host) + "_" + std::to_string(port_) : config_.name;
+  if (!StartEngine(error)) return false;
   Worker* first = workers_[0].get();
   first->listener = net::Listener::Open(
       &first->loop(), config_.address, config_.port,
@@ -191,11 +180,102 @@ bool Node::Start(std::string* error) {
       error);
   if (!first->listener) return false;
   port_ = first->listener->port();
-  name_ = config_.name.empty() ? std::string(host) + "_" + std::to_string(port_) : config_.name;
   info_.uid = uid_;
   info_.name = name_;
   info_.version = kVersion;
   info_.started_unix = static_cast<int64_t>(::time(nullptr));
+  return true;
+}
+
+std::vector<api::ClusterNode> Node::ClusterNodes() const {
+  std::vector<api::ClusterNode> out;
+  if (redis_ == nullptr) return out;
+  for (const engine::NodeSnapshot& n : redis_->Nodes()) {
+    api::ClusterNode c;
+    c.uid = n.uid;
+    c.name = n.name;
+    c.version = n.stats.version;
+    c.num_clients = n.stats.num_clients;
+    c.num_users = n.stats.num_users;
+    c.num_channels = n.stats.num_channels;
+    c.num_subs = n.stats.num_subs;
+    c.uptime = n.stats.uptime_s;
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+bool Node::StartEngine(std::string* error) {
+  if (config_.engine == "redis") {
+    engine::RedisEngineOptions o;
+    for (const std::string& text : config_.redis_address) {
+      redis::Address a;
+      std::string problem;
+      if (!redis::ParseAddress(text, &a, &problem)) {
+        *error = "\"redis_address\" " + text + ": " + problem;
+        return false;
+      }
+      o.addresses.push_back(std::move(a));
+    }
+    o.prefix = config_.redis_prefix;
+    o.password = config_.redis_password;
+    o.user = config_.redis_user;
+    o.db = config_.redis_db;
+    o.node_uid = uid_;
+    o.node_name = name_;
+    o.connect_timeout_ms = config_.redis_connect_timeout.count();
+    o.io_timeout_ms = config_.redis_io_timeout.count();
+    std::vector<net::Loop*> loops;
+    for (auto& w : workers_) loops.push_back(&w->loop());
+    auto redis = std::make_unique<engine::RedisEngine>(std::move(o), this, std::move(loops));
+    redis->SetAvailabilityHandler([this](bool up) {
+      const bool was = engine_available_.exchange(up);
+      if (was != up) {
+        if (up) {
+          log::Info("redis: connected, the engine is available");
+        } else {
+          log::Warn("redis: connection lost, the engine is unavailable (commands that need it fail with 100)");
+        }
+      }
+    });
+    redis->SetNodeStatsProvider([this] {
+      engine::NodeStats s;
+      s.version = std::string(kVersion);
+      s.num_clients = static_cast<uint64_t>(std::max<int64_t>(0, counters_.clients.load(std::memory_order_relaxed)));
+      s.num_users = static_cast<uint64_t>(users_.users());
+      s.num_channels = static_cast<uint64_t>(registry_.num_channels());
+      s.num_subs = static_cast<uint64_t>(registry_.num_subscriptions());
+      s.uptime_s = static_cast<uint64_t>(std::max<int64_t>(0, ::time(nullptr) - info_.started_unix));
+      return s;
+    });
+    redis_ = redis.get();
+    engine_available_ = false;
+    engine_ = std::move(redis);
+  } else {
+    engine_ = std::make_unique<engine::MemoryEngine>(this);
+  }
+  if (const char* defer = std::getenv("INSTANT_TEST_DEFER_ENGINE"); defer != nullptr && std::string_view(defer) == "1" &&
+      redis_ == nullptr) {
+    // Tests only (HACKING.md): every engine answer comes one loop turn later, like Redis'.
+    log::Warn("INSTANT_TEST_DEFER_ENGINE=1: engine answers are deferred (a test mode, not for production)");
+    engine_ = std::make_unique<engine::DeferredEngine>(std::move(engine_), [this](std::function<void()> fn) {
+      for (auto& w : workers_) {
+        if (w->loop().on_loop_thread()) {
+          w->loop().Post(std::move(fn));
+          return;
+        }
+      }
+      fn();
+    });
+  }
+  for (auto& w : workers_) {
+    w->services().engine = engine_.get();
+    w->api().engine = engine_.get();
+  }
+  // The first local subscriber of a channel makes the node listen to it (Redis: SUBSCRIBE).
+  registry_.SetInterestHandler(
+      [this](std::string_view channel, bool interested) { engine_->SetChannelInterest(channel, interested); });
+  if (redis_ != nullptr) redis_->Start();
   return true;
 }
 
@@ -312,6 +392,7 @@ int Node::Run() {
     if (open == 0) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+  if (redis_ != nullptr) redis_->Stop();  // while the loops still run (redis_engine.h)
   for (auto& w : workers_) w->loop().Stop();
   for (auto& w : workers_) {
     if (w->thread.joinable()) w->thread.join();

@@ -38,6 +38,10 @@ namespace instant::config {
 struct Config;
 }
 
+namespace instant::engine {
+class RedisEngine;
+}
+
 namespace instant::node {
 
 class Connection;
@@ -117,6 +121,11 @@ class Node final : public engine::LocalDelivery, public api::ClientOps {
   // Round-robin target for the next accepted socket.
   Worker* NextWorker();
 
+  // False while the Redis engine has lost Redis (/health answers 503); always true in memory mode.
+  bool engine_available() const { return engine_available_.load(std::memory_order_relaxed); }
+  // Every live node (Redis engine's discovery), or empty in memory mode.
+  std::vector<api::ClusterNode> ClusterNodes() const;
+
  private:
   const config::Config& config_;
   std::unique_ptr<auth::Verifier> verifier_;
@@ -130,6 +139,10 @@ class Node final : public engine::LocalDelivery, public api::ClientOps {
   std::string uid_, name_;
   size_t next_worker_ = 0;
   int port_ = 0;
+  engine::RedisEngine* redis_ = nullptr;  // engine_ when engine == "redis"
+  std::atomic<bool> engine_available_{true};
+
+  bool StartEngine(std::string* error);
 };
 
 }  // namespace instant::node
