@@ -97,6 +97,16 @@ describe('checkconfig', () => {
     assert.equal(r.code, 0, out(r));
   });
 
+  test('redis_address is parsed: a bad one fails with what to write, good ones pass', async () => {
+    const dir = tempDir();
+    const bad = writeConfig(dir, { engine: 'redis', redis_address: 'http://x:abc' });
+    const r = await runCli(['checkconfig', '--config', bad]);
+    assert.equal(r.code, 1, out(r));
+    assert.match(r.stderr, /"redis_address" http:\/\/x:abc: .*write "host:port"/);
+    const good = writeConfig(tempDir(), { engine: 'redis', redis_address: ['127.0.0.1:6379', 'redis://:pw@localhost:6380/2'] });
+    assert.equal((await runCli(['checkconfig', '--config', good])).code, 0);
+  });
+
   test('a missing file: non-zero exit', async () => {
     const dir = tempDir();
     const r = await runCli(['checkconfig', '--config', path.join(dir, 'nope.json')]);

@@ -1007,3 +1007,205 @@ export function subscribedV1(client, sub, { nth = 1, timeout = ms(5000) } = {}) 
     check();
   });
 }
+
+// ---------------------------------------------------------------------------------------------
+// Redis (redis.test.mjs): a real redis-server per test, without persistence.
+
+export const REDIS_SERVER_BIN = process.env.REDIS_SERVER_BIN || '/usr/bin/redis-server';
+
+const redisChildren = new Set();
+process.on('exit', () => {
+  for (const child of redisChildren) {
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      // ignore
+    }
+  }
+});
+
+// Encodes a RESP2 command (an array of bulk strings).
+function respCommand(args) {
+  let out = `*${args.length}\r\n`;
+  for (const a of args) {
+    const b = Buffer.from(String(a));
+    out += `$${b.length}\r\n${b.toString('latin1')}\r\n`;
+  }
+  return Buffer.from(out, 'latin1');
+}
+
+// Parses one RESP2 reply at `pos` of `buf`: {value, end}, or null when the reply is incomplete.
+// An error reply is returned as an Error instance (not thrown).
+function respParse(buf, pos = 0) {
+  const eol = buf.indexOf('\r\n', pos, 'latin1');
+  if (eol < 0) return null;
+  const type = String.fromCharCode(buf[pos]);
+  const line = buf.toString('utf8', pos + 1, eol);
+  const next = eol + 2;
+  if (type === '+') return { value: line, end: next };
+  if (type === '-') return { value: new Error(line), end: next };
+  if (type === ':') return { value: Number(line), end: next };
+  if (type === '$') {
+    const n = Number(line);
+    if (n < 0) return { value: null, end: next };
+    if (buf.length < next + n + 2) return null;
+    return { value: buf.toString('utf8', next, next + n), end: next + n + 2 };
+  }
+  if (type === '*') {
+    const n = Number(line);
+    if (n < 0) return { value: null, end: next };
+    const items = [];
+    let p = next;
+    for (let i = 0; i < n; i++) {
+      const r = respParse(buf, p);
+      if (!r) return null;
+      items.push(r.value);
+      p = r.end;
+    }
+    return { value: items, end: p };
+  }
+  throw new Error(`unexpected RESP reply type ${JSON.stringify(type)}`);
+}
+
+// Sends one command to the Redis on 127.0.0.1:`port` over a fresh connection and resolves its
+// reply (strings, numbers, arrays, null); an error reply rejects.
+export function redisCommand(port, ...args) {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(port, '127.0.0.1');
+    let buf = Buffer.alloc(0);
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new TimeoutError(`redis ${port}: no reply to ${args.join(' ')} within ${ms(5000)} ms`));
+    }, ms(5000));
+    const finish = (err, value) => {
+      clearTimeout(timer);
+      sock.destroy();
+      if (err) reject(err);
+      else resolve(value);
+    };
+    sock.on('connect', () => sock.write(respCommand(args)));
+    sock.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      let r;
+      try {
+        r = respParse(buf);
+      } catch (e) {
+        finish(e);
+        return;
+      }
+      if (!r) return;
+      if (r.value instanceof Error) finish(new Error(`redis ${port}: ${args.join(' ')}: ${r.value.message}`));
+      else finish(null, r.value);
+    });
+    sock.on('error', (e) => finish(e));
+    sock.on('close', () => finish(new Error(`redis ${port}: connection closed before the reply to ${args.join(' ')}`)));
+  });
+}
+
+// Starts `redis-server` on 127.0.0.1 (a free port, or `port`) with no persistence (`--save ""
+// --appendonly no`) in a temp dir, and waits until it answers PING. Stopped by cleanup() (before
+// the instant servers, which must cope with Redis going away anyway). Resolves
+// {port, output(), command(...args), stop(), kill(), restart(), start()}:
+//   stop()     SIGTERM (SIGKILL after 5 s) and wait for the exit; every key is lost
+//   kill()     SIGKILL and wait for the exit
+//   start()    start again on the same port (after stop/kill), waiting for PING
+//   restart()  stop() then start(): an empty Redis on the same port
+export async function startRedis({ port: fixedPort = 0, args = [] } = {}) {
+  if (!fs.existsSync(REDIS_SERVER_BIN)) throw new Error(`${REDIS_SERVER_BIN} does not exist: install redis-server (apt-get install redis-server)`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'instant-it-redis-'));
+  let port = fixedPort;
+  let child = null;
+  let exited = null;
+  let output = '';
+  const spawnOnce = () => {
+    const c = spawn(
+      REDIS_SERVER_BIN,
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', '--logfile', '', ...args],
+      { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    redisChildren.add(c);
+    const append = (chunk) => {
+      const s = chunk.toString();
+      if (ECHO_LOG) process.stderr.write(`[redis:${port}] ${s}`);
+      output += s;
+      if (output.length > 1 << 18) output = output.slice(-(1 << 17));
+    };
+    c.stdout.on('data', append);
+    c.stderr.on('data', append);
+    exited = new Promise((resolve) => {
+      c.on('close', (code, signal) => {
+        redisChildren.delete(c);
+        resolve({ code, signal });
+      });
+      c.on('error', (err) => {
+        output += `\n[spawn error] ${err.message}\n`;
+        redisChildren.delete(c);
+        resolve({ code: -1, signal: null });
+      });
+    });
+    let done = false;
+    exited.then(() => (done = true));
+    c.hasExited = () => done;
+    child = c;
+    return c;
+  };
+  const start = async () => {
+    const deadline = Date.now() + ms(5000);
+    for (let attempt = 0; ; attempt++) {
+      if (!fixedPort) port = await freePort();
+      const before = output.length;
+      const c = spawnOnce();
+      for (;;) {
+        if (c.hasExited()) break;
+        try {
+          if ((await redisCommand(port, 'PING')) === 'PONG') {
+            fixedPort = port; // start() after stop()/kill() reuses the port
+            return;
+          }
+        } catch {
+          // not up yet
+        }
+        if (Date.now() > deadline) {
+          c.kill('SIGKILL');
+          throw new TimeoutError(`redis-server did not answer PING on port ${port} within ${ms(5000)} ms\n${output.slice(-2000)}`);
+        }
+        await sleep(20);
+      }
+      const said = output.slice(before);
+      const canRetry = bindFailure(said) && (fixedPort ? Date.now() < deadline : attempt < 5);
+      if (!canRetry) throw new Error(`redis-server exited during startup on port ${port}\n${said.slice(-2000)}`);
+      await sleep(100);
+    }
+  };
+  const signalAndWait = async (signal) => {
+    const c = child;
+    if (!c || c.hasExited()) return;
+    c.kill(signal);
+    const timer = setTimeout(() => c.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+  };
+  const redis = {
+    get port() {
+      return port;
+    },
+    get address() {
+      return `127.0.0.1:${port}`;
+    },
+    output: () => output,
+    command: (...a) => redisCommand(port, ...a),
+    start,
+    stop: () => signalAndWait('SIGTERM'),
+    kill: () => signalAndWait('SIGKILL'),
+    async restart() {
+      await signalAndWait('SIGTERM');
+      await start();
+    },
+  };
+  onCleanup(async () => {
+    await redis.stop(); // no persistence: exits at once
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  await start();
+  return redis;
+}

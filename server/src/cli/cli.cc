@@ -19,6 +19,7 @@
 
 #include "auth/signer.h"
 #include "config/channel_regex.h"
+#include "redis/address.h"
 #include "auth/verifier.h"
 #include "base/json_writer.h"
 #include "base/log.h"
@@ -284,6 +285,18 @@ int RunCheckconfig(const ConfigPath& cp) {
   if (auth::Verifier::Create(vc, &error) == nullptr) {
     PrintError(fmt::format("{}: {}", cp.path(), error));
     return kExitError;
+  }
+  // Redis addresses are parsed when the engine starts; parse them now too.
+  if (c->engine == "redis") {
+    for (const std::string& text : c->redis_address) {
+      redis::Address address;
+      if (!redis::ParseAddress(text, &address, &error)) {
+        PrintError(fmt::format("{}: \"redis_address\" {}: {}: write \"host:port\" or "
+                               "\"redis://[[user]:password@]host[:port][/db]\"",
+                               cp.path(), text, error));
+        return kExitError;
+      }
+    }
   }
   fmt::print("{}: ok\n", cp.path());
   return kExitOk;

@@ -12,6 +12,7 @@
 #include "engine/broker.h"
 #include "engine/engine.h"
 #include "hub/channel_rules.h"
+#include "net/conn.h"
 #include "net/loop.h"
 #include "protocol/command.h"
 #include "protocol/decoder.h"
@@ -463,37 +464,67 @@ bool Session::HandleSubscribe(const protocol::Command& cmd) {
   p.recoverable = keeps && (opts->force_recovery || (opts->allow_recovery && cmd.recoverable) ||
                             (v1() && cmd.recover && opts->allow_recovery));
   p.positioned = keeps && (p.recoverable || opts->force_positioning || (opts->allow_positioning && cmd.positioned));
-  if (!p.positioned) {
-    FinishSubscribe(p, nullptr);
-    return true;
-  }
-  engine::HistoryQuery query;
   p.recovering = p.recoverable && cmd.recover;
   if (p.recovering) {
     p.from_offset = cmd.position.offset;
     p.from_epoch.assign(cmd.position.epoch);
-    query.has_since = true;
-    query.since.offset = cmd.position.offset;
-    query.since.epoch.assign(cmd.position.epoch);
-    // 0 = no limit (docs/configuration.md); a negative query limit means "up to the cap".
-    query.limit = cfg.client_recovery_max_publication_limit > 0 ? cfg.client_recovery_max_publication_limit : -1;
   }
-  // TODO(issue 7): with an engine that answers later, publications that reach this node between
-  // the read and the hub join are not seen by this member; the next one then shows a gap and the
-  // client resubscribes with recovery (2500). Centrifugo buffers them during the subscribe.
-  services_->engine->history().Read(
-      p.channel, query, history, cfg.client_recovery_max_publication_limit, services_->loop->now_ms(),
-      Continue([this, p](engine::HistoryResult hr) { FinishSubscribe(p, &hr); }));
+  // Join first, buffering: the join makes the node listen to the channel (Redis: SUBSCRIBE), and
+  // publications that arrive before the reply (while Redis acknowledges, while the engine reads
+  // the stream) are kept and written after it, so none falls between the subscribe and the join.
+  // With the memory engine every step below completes at once and nothing is buffered.
+  buffered_.clear();
+  buffer_overflow_ = false;
+  services_->hub->Add(this, p.channel, false, p.expires_at, p.positioned, 0, {}, p.wants_join_leave,
+                      /*buffering=*/true);
+  services_->engine->WhenListening(p.channel, Continue([this, p, history](bool ok) {
+    if (!ok) {
+      FailSubscribe(p);
+      return;
+    }
+    if (!p.positioned) {
+      FinishSubscribe(p, nullptr);
+      return;
+    }
+    const config::Config& c = *services_->config;
+    engine::HistoryQuery query;
+    if (p.recovering) {
+      query.has_since = true;
+      query.since.offset = p.from_offset;
+      query.since.epoch = p.from_epoch;
+      // 0 = no limit (docs/configuration.md); a negative query limit means "up to the cap".
+      query.limit = c.client_recovery_max_publication_limit > 0 ? c.client_recovery_max_publication_limit : -1;
+    }
+    services_->engine->history().Read(
+        p.channel, query, history, c.client_recovery_max_publication_limit, services_->loop->now_ms(),
+        Continue([this, p](engine::HistoryResult hr) { FinishSubscribe(p, &hr); }));
+  }));
   return true;
 }
 
-void Session::FinishSubscribe(const PendingSubscribe& p, const engine::HistoryResult* hr) {
-  if (services_->hub->Find(this, p.channel) >= 0) {  // subscribed by the server meanwhile
-    ReplyError(p.id, error::kAlreadySubscribed);
+void Session::FailSubscribe(const PendingSubscribe& p) {
+  const int joined = services_->hub->Find(this, p.channel);
+  if (joined >= 0) services_->hub->Remove(this, static_cast<size_t>(joined));
+  buffered_.clear();
+  ReplyError(p.id, error::kInternal);
+}
+
+void Session::OnBuffered(const hub::PubFrameRef& frame) {
+  // A stalled engine must not make a busy channel's publications pile up here: past the cap the
+  // subscription is treated as having missed them (the client resubscribes and recovers).
+  if (buffered_.size() >= 4096) {
+    buffer_overflow_ = true;
     return;
   }
-  if (hr != nullptr && !hr->ok) {
-    ReplyError(p.id, error::kInternal);
+  buffered_.push_back(frame);
+}
+
+void Session::FinishSubscribe(const PendingSubscribe& p, const engine::HistoryResult* hr) {
+  const int joined = services_->hub->Find(this, p.channel);  // joined (buffering) before the engine calls
+  if (joined < 0 || (hr != nullptr && !hr->ok)) {
+    // Not ok: the engine failed. Not joined: the subscription ended while the engine worked
+    // (API unsubscribe, disconnect): answer as a failure.
+    FailSubscribe(p);
     return;
   }
   protocol::SubscribeResult result;
@@ -537,12 +568,31 @@ void Session::FinishSubscribe(const PendingSubscribe& p, const engine::HistoryRe
   // positioned member starts at the stream top it was told about (recovered publications
   // included), so later publications continue from there without gaps or duplicates.
   Flush();
-  size_t index = services_->hub->Add(this, p.channel, false, p.expires_at, p.positioned,
-                                     hr != nullptr ? hr->top.offset : 0,
-                                     hr != nullptr ? std::string_view(hr->top.epoch) : std::string_view(),
-                                     p.wants_join_leave);
+  const size_t index = static_cast<size_t>(joined);
+  // Publications that arrived meanwhile. Positioned: skip what the stream top already covers,
+  // write the rest if they continue it without a gap. Otherwise: write them all.
+  bool lost = buffer_overflow_;
+  uint64_t top = hr != nullptr ? hr->top.offset : 0;
+  for (const hub::PubFrameRef& f : buffered_) {
+    if (lost) break;
+    if (hr != nullptr && f->offset != 0) {
+      if (f->epoch != hr->top.epoch || f->offset > top + 1) {
+        lost = true;
+        break;
+      }
+      if (f->offset <= top) continue;
+      top = f->offset;
+    }
+    const std::string& bytes = v1() ? f->v1 : f->v2;
+    if (bytes.empty()) continue;
+    services_->loop->HoldUntilFlushed(f);
+    conn()->WriteShared(bytes.data(), static_cast<uint32_t>(bytes.size()));
+  }
+  buffered_.clear();
+  services_->hub->EndBuffering(this, index, top, hr != nullptr ? std::string_view(hr->top.epoch) : std::string_view());
   mutable_subs()[index].chan_info = p.chan_info;
   AfterJoin(index, *p.opts);
+  if (lost) OnInsufficientState(p.channel);
 }
 
 bool Session::HandleHistory(const protocol::Command& cmd) {

@@ -20,6 +20,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "hub/hub.h"
 #include "protocol/codes.h"
@@ -80,6 +81,9 @@ class Session : public hub::Subscriber {
   // v2 clients get an unsubscribe push 2500 (the SDK resubscribes and recovers); server-side
   // subscriptions and v1 clients are disconnected with 3010 (spec §6.2, §3.2).
   void OnInsufficientState(std::string_view channel) override;
+  // hub::Subscriber: a publication that arrived while this session's positioned subscribe waits
+  // for the stream position; FinishSubscribe writes what the client does not get from recovery.
+  void OnBuffered(const hub::PubFrameRef& frame) override;
 
  protected:
   // Transport hooks. SendLines gets one or more JSON lines joined by '\n' for ONE text frame.
@@ -117,6 +121,8 @@ class Session : public hub::Subscriber {
     std::string from_epoch;
   };
   void FinishSubscribe(const PendingSubscribe& p, const engine::HistoryResult* hr);
+  // Error 100 to a subscribe the engine could not serve; leaves the hub if joined.
+  void FailSubscribe(const PendingSubscribe& p);
   void ReplyHistory(uint32_t id, const engine::HistoryResult& hr);
   bool HandlePresence(const protocol::Command& cmd);
   // After hub->Add: presence entry and join announcement per the channel's options.
@@ -165,6 +171,9 @@ class Session : public hub::Subscriber {
   size_t deferred_bytes_ = 0;
   // Engine callbacks hold a weak_ptr: a callback arriving after the session died does nothing.
   std::shared_ptr<char> alive_ = std::make_shared<char>();
+  // Publications buffered during a positioned subscribe (one at a time: the session waits).
+  std::vector<hub::PubFrameRef> buffered_;
+  bool buffer_overflow_ = false;
 };
 
 }  // namespace instant::client

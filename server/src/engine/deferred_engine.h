@@ -32,6 +32,9 @@ class DeferredEngine final : public Engine, private HistoryStore, private Presen
   void SetChannelInterest(std::string_view channel, bool interested) override {
     inner_->SetChannelInterest(channel, interested);
   }
+  void WhenListening(std::string_view channel, std::function<void(bool)> done) override {
+    inner_->WhenListening(channel, [this, done](bool ok) { post_([done, ok] { done(ok); }); });
+  }
   HistoryStore& history() override { return *this; }
   PresenceStore& presence() override { return *this; }
   std::string_view name() const override { return inner_->name(); }

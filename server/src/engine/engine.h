@@ -60,6 +60,11 @@ class Engine {
   // This node gained its first local subscriber of `channel` (interested) or lost its last one.
   // Any thread. The Redis engine (un)subscribes the node from the channel's Redis PUB/SUB channel.
   virtual void SetChannelInterest(std::string_view channel, bool interested) {}
+  // Calls done(true) once publications of `channel` reach this node (after SetChannelInterest:
+  // Redis acknowledged the SUBSCRIBE), on the calling loop's thread; done(false) if the engine
+  // cannot listen (Redis unreachable). A subscribe waits for it before answering, so a publication
+  // made right after the client's subscribe reply is never missed. Memory: done(true) at once.
+  virtual void WhenListening(std::string_view channel, std::function<void(bool ok)> done) { done(true); }
 
   virtual HistoryStore& history() = 0;
   virtual PresenceStore& presence() = 0;

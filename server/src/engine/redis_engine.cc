@@ -184,10 +184,47 @@ void RedisEngine::SetChannelInterest(std::string_view channel, bool interested) 
   // Failures need no handling: the channel stays in the client's wanted set (or out of it) and
   // the client re-sends the (UN)SUBSCRIBE after reconnecting.
   if (interested) {
-    sub->Subscribe(interest_buf_);
+    std::string name(channel);
+    listening_[name];  // not acknowledged yet
+    sub->Subscribe(interest_buf_, [this, name](const redis::Reply&, redis::Failure failure) {
+      auto it = listening_.find(name);
+      if (it == listening_.end()) return;  // interest dropped meanwhile
+      if (failure == redis::Failure::kNone) it->second.acked = true;
+      NotifyListening(it->second, failure == redis::Failure::kNone);
+    });
   } else {
+    if (auto it = listening_.find(std::string(channel)); it != listening_.end()) {
+      NotifyListening(it->second, true);  // the waiters' subscriptions are gone anyway
+      listening_.erase(it);
+    }
     sub->Unsubscribe(interest_buf_);
   }
+}
+
+void RedisEngine::NotifyListening(Listening& state, bool ok) {
+  for (auto& [loop, done] : state.waiters) {
+    loop->Post([done = std::move(done), ok] { done(ok); });
+  }
+  state.waiters.clear();
+}
+
+void RedisEngine::WhenListening(std::string_view channel, std::function<void(bool)> done) {
+  const int caller = shards_.CallerLoop();
+  net::Loop* back = caller >= 0 ? shards_.loop(static_cast<size_t>(caller)) : shards_.loop(0);
+  if (!available()) {
+    done(false);
+    return;
+  }
+  // Posted to loops[0] after the interest change this subscribe caused (same order: the registry
+  // posted it first), so the channel's state is there unless the subscription already ended.
+  shards_.PostToFirst([this, ch = std::string(channel), back, done = std::move(done)]() mutable {
+    auto it = listening_.find(ch);
+    if (it == listening_.end() || it->second.acked) {
+      back->Post([done = std::move(done)] { done(true); });
+      return;
+    }
+    it->second.waiters.emplace_back(back, std::move(done));
+  });
 }
 
 void RedisEngine::OnMessage(size_t /*shard*/, const redis::Message& message) {

@@ -44,6 +44,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "engine/engine.h"
@@ -79,6 +81,8 @@ class RedisEngine final : public Engine {
                int64_t now_ms, const PublishDone& done) override;
   void PublishJoinLeave(const JoinLeave& event) override;
   void SetChannelInterest(std::string_view channel, bool interested) override;
+  // Any worker loop: `done` runs on that loop once the channel's SUBSCRIBE is acknowledged.
+  void WhenListening(std::string_view channel, std::function<void(bool ok)> done) override;
   HistoryStore& history() override { return history_; }
   PresenceStore& presence() override { return presence_; }
   std::string_view name() const override { return "redis"; }
@@ -112,6 +116,13 @@ class RedisEngine final : public Engine {
   size_t next_control_shard_ = 0;             // loops[0]
   std::string control_buf_;                   // loops[0]
   std::string interest_buf_;                  // loops[0]
+  // Channels this node subscribed to, and who waits for the acknowledgement (loops[0] only).
+  struct Listening {
+    bool acked = false;
+    std::vector<std::pair<net::Loop*, std::function<void(bool)>>> waiters;
+  };
+  std::unordered_map<std::string, Listening> listening_;
+  void NotifyListening(Listening& state, bool ok);
   std::atomic<uint64_t> received_{0};
   std::atomic<uint64_t> dropped_{0};
 };

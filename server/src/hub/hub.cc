@@ -14,7 +14,8 @@ int Hub::Find(const Subscriber* s, std::string_view channel) const {
 }
 
 size_t Hub::Add(Subscriber* s, std::string_view channel, bool server_side, int64_t expires_at,
-                bool positioned, uint64_t offset, std::string_view epoch, bool wants_join_leave) {
+                bool positioned, uint64_t offset, std::string_view epoch, bool wants_join_leave,
+                bool buffering) {
   auto it = channels_.find(channel);
   Channel* ch;
   if (it == channels_.end()) {
@@ -32,7 +33,7 @@ size_t Hub::Add(Subscriber* s, std::string_view channel, bool server_side, int64
   sub.server_side = server_side;
   sub.expires_at = expires_at;
   s->subs_.push_back(std::move(sub));
-  ch->members.push_back(Member{s, static_cast<uint32_t>(index), positioned, wants_join_leave, offset});
+  ch->members.push_back(Member{s, static_cast<uint32_t>(index), positioned, wants_join_leave, offset, buffering});
   if (positioned) {
     ++ch->positioned_members;
     if (!epoch.empty()) ch->epoch.assign(epoch);
@@ -63,6 +64,14 @@ void Hub::Remove(Subscriber* s, size_t index) {
   if (ch->members.empty()) channels_.erase(std::string_view(ch->name));
 }
 
+void Hub::EndBuffering(Subscriber* s, size_t index, uint64_t offset, std::string_view epoch) {
+  const Subscription& sub = s->subs_[index];
+  Member& m = sub.channel->members[sub.position];
+  m.buffering = false;
+  m.offset = offset;
+  if (!epoch.empty()) sub.channel->epoch.assign(epoch);
+}
+
 void Hub::RemoveAll(Subscriber* s) {
   while (!s->subs_.empty()) Remove(s, s->subs_.size() - 1);
   std::vector<Subscription>().swap(s->subs_);
@@ -85,7 +94,7 @@ size_t Hub::Deliver(const PubFrameRef& frame) {
   size_t delivered = 0;
   if (frame->kind == PubFrame::Kind::kJoinLeave) {
     for (const Member& m : members) {
-      if (!m.wants_join_leave) continue;
+      if (!m.wants_join_leave || m.buffering) continue;
       net::Conn* conn = m.subscriber->conn();
       if (m.subscriber->v1()) {
         if (v1_size != 0) conn->WriteShared(v1, v1_size);
@@ -97,6 +106,10 @@ size_t Hub::Deliver(const PubFrameRef& frame) {
     return delivered;
   }
   for (Member& m : members) {
+    if (m.buffering) {
+      m.subscriber->OnBuffered(frame);
+      continue;
+    }
     if (m.positioned && offset != 0) {
       if (!epoch_changed && offset <= m.offset) continue;  // late duplicate, already sent by recovery
       if (epoch_changed || offset != m.offset + 1) {
@@ -133,7 +146,7 @@ void Hub::CheckPositions(std::string_view channel, uint64_t top_offset, std::str
   Channel* ch = it->second.get();
   if (ch->checked_offset != 0 && ch->checked_epoch == ch->epoch) {
     for (const Member& m : ch->members) {
-      if (m.positioned && m.offset < ch->checked_offset) lost_.push_back(m.subscriber);
+      if (m.positioned && !m.buffering && m.offset < ch->checked_offset) lost_.push_back(m.subscriber);
     }
   }
   ch->checked_offset = top_offset;

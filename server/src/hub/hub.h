@@ -51,6 +51,9 @@ struct Member {
   bool positioned = false;  // track the stream position (spec §6.2)
   bool wants_join_leave = false;  // receives join/leave pushes
   uint64_t offset = 0;      // positioned: offset of the last publication this member has
+  // Joined before its stream position is known (a subscribe reading history from an engine that
+  // answers later): publications go to Subscriber::OnBuffered instead of the socket.
+  bool buffering = false;
 };
 
 struct Channel {
@@ -71,6 +74,9 @@ class Subscriber {
   // A positioned subscription missed a publication or its stream changed epoch (spec §6.2).
   // Called after the delivery loop, never during it; the subscriber may unsubscribe or close.
   virtual void OnInsufficientState(std::string_view channel) {}
+  // A publication for a member that is buffering (Hub::Add with buffering); the subscriber keeps
+  // the reference and writes it, or not, once it knows its position (Hub::EndBuffering).
+  virtual void OnBuffered(const PubFrameRef& frame) {}
   net::Conn* conn() const { return conn_; }
   bool v1() const { return v1_; }
   void set_v1(bool v1) { v1_ = v1; }
@@ -97,9 +103,13 @@ class Hub {
   // Adds the subscription (caller checked it is not present). Returns its index in s->subs().
   // A positioned subscription starts at stream position (offset, epoch): publications at or below
   // that offset are skipped as late duplicates, a gap or another epoch is insufficient state.
+  // With `buffering`, publications are handed to s->OnBuffered until EndBuffering.
   size_t Add(Subscriber* s, std::string_view channel, bool server_side, int64_t expires_at,
              bool positioned = false, uint64_t offset = 0, std::string_view epoch = {},
-             bool wants_join_leave = false);
+             bool wants_join_leave = false, bool buffering = false);
+  // The buffering member s->subs()[index] now has the stream position (offset, epoch): later
+  // publications go to its socket and are checked against it.
+  void EndBuffering(Subscriber* s, size_t index, uint64_t offset, std::string_view epoch);
   // Removes s->subs()[index]. Indexes of s's other subscriptions may change (swap-remove).
   void Remove(Subscriber* s, size_t index);
   void RemoveAll(Subscriber* s);
