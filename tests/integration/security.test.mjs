@@ -1213,6 +1213,26 @@ describe('limits', () => {
     await assertServing(server);
   });
 
+  test('client_connection_limit: the connect over the limit is closed with 3504; a freed slot is reusable', async () => {
+    const server = await startServer({ client_connection_limit: 2 });
+    const a = await rawConnect(server, { token: connToken('alice') });
+    await rawConnect(server, { token: connToken('bob') });
+    const third = await openWs(server);
+    third.send({ id: 1, connect: { token: connToken('carol') } });
+    assert.equal((await third.waitClose()).code, 3504);
+    a.close();
+    await a.waitClose();
+    await waitUntil(
+      async () => {
+        const c = await openWs(server);
+        c.send({ id: 1, connect: { token: connToken('carol') } });
+        await waitUntil(() => c.closeInfo || c.messages.some((m) => m.id === 1), { what: 'a connect reply or a close' });
+        return c.messages.some((m) => m.id === 1 && m.connect);
+      },
+      { what: 'a connect accepted once alice left' },
+    );
+  });
+
   test('a token whose channels claim exceeds client_channel_limit: close 3505', async () => {
     const server = await startServer({ ...PUBLIC, client_channel_limit: 3 });
     const conn = await openWs(server);

@@ -320,6 +320,11 @@ bool Session::HandleConnect(const protocol::Command& cmd) {
     Disconnect(disconnect::kChannelLimit);
     return false;
   }
+  if (cfg.client_connection_limit > 0 &&
+      services_->counters->clients.load(std::memory_order_relaxed) >= cfg.client_connection_limit) {
+    Disconnect(disconnect::kConnectionLimit);  // the node is full: the SDK retries (elsewhere)
+    return false;
+  }
   user_ = std::move(claims.user);
   conn_info_ = std::move(claims.info);
   if (!user_.empty() && !services_->users->TryAdd(user_, cfg.client_user_connection_limit)) {

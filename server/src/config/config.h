@@ -78,6 +78,7 @@ struct Config {
   int client_channel_limit = 128;          // > 0
   size_t client_queue_max_size = 1048576;  // bytes, > 0
   int client_user_connection_limit = 0;    // 0 = unlimited
+  int client_connection_limit = 0;         // connected clients on this node; 0 = unlimited
   std::chrono::milliseconds client_stale_close_delay{10000}, client_expired_close_delay{25000},
       client_expired_sub_close_delay{25000};
   std::chrono::milliseconds client_presence_update_interval{27000};
