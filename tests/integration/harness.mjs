@@ -1209,3 +1209,61 @@ export async function startRedis({ port: fixedPort = 0, args = [] } = {}) {
   await start();
   return redis;
 }
+
+// ---------------------------------------------------------------------------------------------
+// A TCP relay in front of a server that a test can cut and repoint: the official client
+// reconnects to the same URL, so the relay decides which node it lands on (and a cut connection
+// does not stop the server, whose memory history survives). Closed by cleanup(). `pause()` cuts every connection
+// and refuses new ones until `point(port)`. `targets` lists the node port of every accepted
+// connection, in order.
+export async function startRelay(targetPort) {
+  let target = targetPort;
+  const sockets = new Set();
+  const targets = [];
+  const srv = net.createServer((client) => {
+    if (target === null) {
+      client.destroy();
+      return;
+    }
+    targets.push(target);
+    const upstream = net.connect(target, '127.0.0.1');
+    sockets.add(client);
+    sockets.add(upstream);
+    client.pipe(upstream).pipe(client);
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    for (const s of [client, upstream]) {
+      s.on('error', drop);
+      s.on('close', drop);
+    }
+  });
+  await new Promise((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const relay = {
+    port: srv.address().port,
+    targets,
+    get url() {
+      return `ws://127.0.0.1:${this.port}/connection/websocket`;
+    },
+    cut() {
+      for (const s of sockets) s.destroy();
+      sockets.clear();
+    },
+    pause() {
+      target = null;
+      this.cut();
+    },
+    point(port) {
+      target = port;
+    },
+    close() {
+      this.pause();
+      return new Promise((resolve) => srv.close(() => resolve()));
+    },
+  };
+  onCleanup(() => relay.close());
+  return relay;
+}

@@ -3,7 +3,6 @@
 import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import net from 'node:net';
 import {
   apiCall,
   cleanup,
@@ -14,6 +13,7 @@ import {
   newSub,
   publish,
   rawConnect,
+  startRelay,
   startServer,
   waitUntil,
 } from './harness.mjs';
@@ -157,92 +157,10 @@ describe('positioning and recovery on raw frames', () => {
   });
 });
 
-// A TCP relay between the official client and the server, so a test can cut the client's
-// connection without stopping the server (which would lose the memory engine's history).
-function relay(targetPort) {
-  const sockets = new Set();
-  const srv = net.createServer((client) => {
-    const upstream = net.connect(targetPort, '127.0.0.1');
-    sockets.add(client);
-    sockets.add(upstream);
-    client.pipe(upstream).pipe(client);
-    const drop = () => {
-      client.destroy();
-      upstream.destroy();
-      sockets.delete(client);
-      sockets.delete(upstream);
-    };
-    client.on('error', drop);
-    upstream.on('error', drop);
-    client.on('close', drop);
-    upstream.on('close', drop);
-  });
-  return new Promise((resolve) =>
-    srv.listen(0, '127.0.0.1', () =>
-      resolve({
-        port: srv.address().port,
-        cut() {
-          for (const s of sockets) s.destroy();
-          sockets.clear();
-        },
-        close() {
-          this.cut();
-          srv.close();
-        },
-      }),
-    ),
-  );
-}
-
-describe('ordering across loops', () => {
-  // Publishers on both loops race on one channel with recovery on. Every loop must receive the
-  // offsets in order: a publication delivered directly on its publisher's loop used to overtake
-  // an earlier offset another loop had queued there, and the positioned subscribers of that loop
-  // were unsubscribed with 2500 "insufficient state" (found by the fan-out benchmark).
-  test('concurrent publishers: every subscriber sees every offset once, in order, never 2500', async (t) => {
-    const server = await startServer({ ...HISTORY, history_size: 1000, workers: 2 });
-    const subs = [];
-    for (let i = 0; i < 4; i++) {
-      const client = newClient(server);
-      const sub = newSub(client, 'race');
-      const offsets = [];
-      sub.on('publication', (ctx) => offsets.push(ctx.offset));
-      sub.subscribe();
-      client.connect();
-      await connected(client);
-      await sub.log.wait('subscribed');
-      subs.push({ sub, offsets });
-    }
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-    t.after(() => agent.destroy());
-    const PUBLISHERS = 64;
-    const EACH = 15;
-    await Promise.all(
-      Array.from({ length: PUBLISHERS }, async (_, p) => {
-        for (let i = 0; i < EACH; i++) {
-          const res = await apiCall(server, 'publish', { channel: 'race', data: { p, i } }, { agent });
-          assert.equal(res.status, 200, res.text);
-        }
-      }),
-    );
-    const total = PUBLISHERS * EACH;
-    const expected = Array.from({ length: total }, (_, i) => i + 1);
-    for (const [i, { sub, offsets }] of subs.entries()) {
-      await waitUntil(() => offsets.length >= total, { timeout: ms(10000), what: `subscriber ${i}: ${total} publications` });
-      // centrifuge-js answers 2500 by resubscribing with recovery, which would hide the gap in
-      // `offsets`: the subscription must never have left the subscribed state.
-      const resubscribes = sub.log.events.filter((e) => e.name === 'subscribing').map((e) => e.ctx.code);
-      assert.deepEqual(resubscribes, [0], `subscriber ${i}: states after the first subscribe`);
-      assert.deepEqual(offsets, expected, `subscriber ${i}`);
-    }
-  });
-});
-
 describe('the official client recovers after its connection is cut', () => {
   test('publications sent while disconnected arrive after the reconnect, in order, none twice', async (t) => {
     const server = await startServer(HISTORY);
-    const r = await relay(server.port);
-    t.after(() => r.close());
+    const r = await startRelay(server.port);
     const client = newClient(server, { url: `ws://127.0.0.1:${r.port}/connection/websocket`, minReconnectDelay: 50, maxReconnectDelay: 200 });
     const sub = newSub(client, 'news');
     const seen = [];

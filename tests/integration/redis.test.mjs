@@ -6,7 +6,6 @@
 import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import net from 'node:net';
 import {
   InstantServer,
   apiCall,
@@ -22,6 +21,7 @@ import {
   publish,
   rawConnect,
   startRedis,
+  startRelay,
   startServer,
   subscribed,
   waitUntil,
@@ -131,62 +131,6 @@ async function waitRedisSubscribers(redis, channel, n) {
 }
 
 const range = (from, to) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
-
-// A TCP relay in front of a node that a test can cut and repoint: the official client reconnects
-// to the same URL, so the relay decides which node it lands on. `pause()` cuts every connection
-// and refuses new ones until `point(port)`. `targets` lists the node port of every accepted
-// connection, in order.
-async function startRelay(targetPort) {
-  let target = targetPort;
-  const sockets = new Set();
-  const targets = [];
-  const srv = net.createServer((client) => {
-    if (target === null) {
-      client.destroy();
-      return;
-    }
-    targets.push(target);
-    const upstream = net.connect(target, '127.0.0.1');
-    sockets.add(client);
-    sockets.add(upstream);
-    client.pipe(upstream).pipe(client);
-    const drop = () => {
-      client.destroy();
-      upstream.destroy();
-      sockets.delete(client);
-      sockets.delete(upstream);
-    };
-    for (const s of [client, upstream]) {
-      s.on('error', drop);
-      s.on('close', drop);
-    }
-  });
-  await new Promise((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const relay = {
-    port: srv.address().port,
-    targets,
-    get url() {
-      return `ws://127.0.0.1:${this.port}/connection/websocket`;
-    },
-    cut() {
-      for (const s of sockets) s.destroy();
-      sockets.clear();
-    },
-    pause() {
-      target = null;
-      this.cut();
-    },
-    point(port) {
-      target = port;
-    },
-    close() {
-      this.pause();
-      return new Promise((resolve) => srv.close(() => resolve()));
-    },
-  };
-  extraCleanups.push(() => relay.close());
-  return relay;
-}
 
 // kill -9 of a node. The harness is told the exit is expected (`stopping`), so cleanup() neither
 // reports a crash nor signals the dead process again.

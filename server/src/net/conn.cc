@@ -176,6 +176,10 @@ void Conn::ReleaseInput() { std::string().swap(in_); }
 void Conn::ResumeInput() {
   if (closed_ || closing_ || in_.empty()) return;
   in_.reserve(in_.size() + Loop::kReadPadding);
+  ReadHeldInput();
+}
+
+void Conn::ReadHeldInput() {
   size_t used = OnRead(in_.data(), in_.size());
   if (closed_) return;
   if (used >= in_.size() || closing_) {
@@ -211,13 +215,8 @@ void Conn::HandleReadable() {
     } else {
       in_.reserve(in_.size() + size + Loop::kReadPadding);
       in_.append(buf, size);
-      size_t used = OnRead(in_.data(), in_.size());
+      ReadHeldInput();
       if (closed_) return;
-      if (used >= in_.size() || closing_) {
-        ReleaseInput();
-      } else if (used > 0) {
-        in_.erase(0, used);
-      }
     }
     if (size < Loop::kReadBufferSize) return;
   }

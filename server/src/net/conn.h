@@ -87,6 +87,8 @@ class Conn : public IoHandler {
   void UpdateInterest();
   void MarkDirty();
   void ReleaseInput();
+  // Presents in_ (with its padding reserved) to OnRead and drops what was consumed.
+  void ReadHeldInput();
 
   Loop* const loop_;
   const int fd_;
