@@ -16,6 +16,8 @@ publisher POSTing /api/publish; reports delivery latency, loss, throughput and C
   --host A              server IPv4 address (127.0.0.1)
   --port N              server port (8427)
   --connections N       subscribers (9000)
+  --sub-ports P1,P2,..  subscribers connect to these ports round-robin (several nodes; the
+                        publisher uses --port)
   --channel C           channel (bench)
   --protocol P          v2 (Centrifugo protocol v2 JSON) or plain (broadcast peers: no
                         commands, subscribed on a {"subscribed":..} frame) (v2)
@@ -81,6 +83,19 @@ bool ParseOptions(int argc, char** argv, Options* o, int* code) {
     bool ok = true;
     if (a == "--host") o->host = v;
     else if (a == "--port") ok = ParseInt(v, &o->port);
+    else if (a == "--sub-ports") {
+      o->sub_ports.clear();
+      std::string_view list = v;
+      while (!list.empty()) {
+        size_t comma = list.find(',');
+        std::string item(list.substr(0, comma));
+        int port = 0;
+        ok = ParseInt(item.c_str(), &port) && port > 0 && port < 65536;
+        if (!ok) break;
+        o->sub_ports.push_back(port);
+        list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+      }
+    }
     else if (a == "--connections") ok = ParseInt(v, &o->connections);
     else if (a == "--channel") o->channel = v;
     else if (a == "--protocol") {

@@ -3,12 +3,16 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace instant::bench {
 
 struct Options {
   std::string host = "127.0.0.1";  // server address (IPv4 literal, loopback expected)
   int port = 8427;
+  // Subscribers connect to these ports round-robin (several nodes sharing a Redis engine); empty =
+  // `port`. The publisher always uses `port`.
+  std::vector<int> sub_ports;
   int connections = 9000;          // WebSocket subscribers, all on `channel`
   std::string channel = "bench";
   // Client protocol: "v2" = Centrifugo protocol v2 JSON (connect + subscribe commands, pushes);

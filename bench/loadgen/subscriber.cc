@@ -182,7 +182,12 @@ void Worker::StartConnect(int i, int64_t now) {
     Fail(c, kFailConnect, strerror(errno));
     return;
   }
-  int rc = connect(fd, reinterpret_cast<sockaddr*>(&server_), sizeof server_);
+  sockaddr_in server = server_;
+  if (!opt_.sub_ports.empty()) {
+    const size_t index = static_cast<size_t>(cfg_.first_conn) + static_cast<size_t>(i);
+    server.sin_port = htons(static_cast<uint16_t>(opt_.sub_ports[index % opt_.sub_ports.size()]));
+  }
+  int rc = connect(fd, reinterpret_cast<sockaddr*>(&server), sizeof server);
   if (rc != 0 && errno != EINPROGRESS) {
     Fail(c, kFailConnect, strerror(errno));
     return;

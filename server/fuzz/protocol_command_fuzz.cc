@@ -12,6 +12,12 @@
 //  * Differential: the whole input checked by IsJsonValue and by a simdjson DOM parse. DOM
 //    accepts => IsJsonValue accepts. IsJsonValue accepts and DOM refuses => the refusal is one
 //    of the documented strictness differences (huge numbers, lone surrogate escapes, depth).
+//  * v1 explicitly (spec §3.1): a v1 command never decodes to kPong, its method is the integer
+//    `method` of the line, and v1 <-> v2 agree: when a one-line input decodes as a v1 command
+//    {"id":N,"method":M,"params":P}, the v2 line {"id":N,"<name of M>":P} built from it must decode
+//    to the same command, field by field (P = {} when params is absent or null). This checks the
+//    v1-only path (integer methods, `params` before or after `method`, the raw `params` slice
+//    re-read as a document of its own) against the v2 one that reads the body in place.
 
 #include <cstddef>
 #include <cstdint>
@@ -20,6 +26,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <simdjson.h>
 
@@ -142,6 +149,109 @@ void CheckCommand(const Command& c, Version v, std::string_view message,
   }
 }
 
+// Strings of a Command, copied (its views die at the decoder's next Next()).
+struct Fields {
+  uint32_t id;
+  Method method;
+  std::string token, channel, name, version, rpc_method, delta, data, pos_epoch, since_epoch;
+  bool has_data, recover, positioned, recoverable, join_leave, reverse, has_since;
+  uint64_t pos_offset, since_offset;
+  int32_t limit;
+  std::string subs;  // every connect.subs entry, serialized
+
+  explicit Fields(const Command& c)
+      : id(c.id), method(c.method), token(c.token), channel(c.channel), name(c.name),
+        version(c.version), rpc_method(c.rpc_method), delta(c.delta), data(c.data),
+        pos_epoch(c.position.epoch), since_epoch(c.since.epoch), has_data(c.has_data),
+        recover(c.recover), positioned(c.positioned), recoverable(c.recoverable),
+        join_leave(c.join_leave), reverse(c.reverse), has_since(c.has_since),
+        pos_offset(c.position.offset), since_offset(c.since.offset), limit(c.limit) {
+    for (size_t i = 0; i < c.num_subs; ++i) {
+      const auto& s = c.subs[i];
+      subs += std::to_string(s.channel.size()) + ":" + std::string(s.channel) + "/" +
+              (s.recover ? "r" : "-") + std::to_string(s.pos.offset) + "/" +
+              std::to_string(s.pos.epoch.size()) + ":" + std::string(s.pos.epoch) + ";";
+    }
+  }
+  bool operator==(const Fields& o) const {
+    return id == o.id && method == o.method && token == o.token && channel == o.channel &&
+           name == o.name && version == o.version && rpc_method == o.rpc_method &&
+           delta == o.delta && data == o.data && pos_epoch == o.pos_epoch &&
+           since_epoch == o.since_epoch && has_data == o.has_data && recover == o.recover &&
+           positioned == o.positioned && recoverable == o.recoverable &&
+           join_leave == o.join_leave && reverse == o.reverse && has_since == o.has_since &&
+           pos_offset == o.pos_offset && since_offset == o.since_offset && limit == o.limit &&
+           subs == o.subs;
+  }
+};
+
+// The top-level `method` and `params` of one v1 line, read independently of the decoder with
+// simdjson On-Demand: the last non-null value of each wins (easyjson). False if the line does not
+// parse this way (then no differential is attempted).
+bool SplitV1(std::string_view line, int64_t* method, std::string_view* params) {
+  static simdjson::ondemand::parser od;
+  simdjson::ondemand::document doc;
+  simdjson::ondemand::object root;
+  if (od.iterate(line.data(), line.size(), line.size() + kMessagePadding).get(doc) !=
+          simdjson::SUCCESS ||
+      doc.get_object().get(root) != simdjson::SUCCESS) {
+    return false;
+  }
+  *method = 0;
+  *params = {};
+  for (auto field_result : root) {
+    simdjson::ondemand::field field;
+    std::string_view key;
+    if (std::move(field_result).get(field) != simdjson::SUCCESS ||
+        field.unescaped_key().get(key) != simdjson::SUCCESS) {
+      return false;
+    }
+    if (key != "method" && key != "params") continue;
+    simdjson::ondemand::json_type type;
+    if (field.value().type().get(type) != simdjson::SUCCESS) return false;
+    if (type == simdjson::ondemand::json_type::null) continue;
+    if (key == "method") {
+      if (field.value().get_int64().get(*method) != simdjson::SUCCESS) return false;
+      continue;
+    }
+    simdjson::ondemand::object obj;
+    if (field.value().get_object().get(obj) != simdjson::SUCCESS ||
+        obj.raw_json().get(*params) != simdjson::SUCCESS) {
+      return false;
+    }
+    while (!params->empty() && IsSpace(params->back())) params->remove_suffix(1);
+  }
+  return true;
+}
+
+// `message` (padded) decoded as v1 gave exactly one command, `v1`. Re-decodes its v2 equivalent.
+void CheckV1AgainstV2(std::string_view message, const Command& v1) {
+  static CommandDecoder v2_decoder;
+  Check(v1.method != Method::kPong, "v1 never yields kPong");
+  std::string_view line = message;
+  while (!line.empty() && IsSpace(line.front())) line.remove_prefix(1);
+  while (!line.empty() && IsSpace(line.back())) line.remove_suffix(1);
+  if (line.find('\n') != std::string_view::npos) return;  // several lines: not this check
+  int64_t method = 0;
+  std::string_view params;
+  if (!SplitV1(line, &method, &params)) return;
+  Check(method == static_cast<int64_t>(v1.method), "v1 method is the line's integer method");
+  std::string v2_line = "{\"id\":" + std::to_string(v1.id) + ",\"" +
+                        std::string(instant::protocol::MethodName(v1.method)) +
+                        "\":" + (params.empty() ? std::string("{}") : std::string(params)) + "}";
+  const size_t n = v2_line.size();
+  v2_line.append(kMessagePadding, ' ');
+  v2_decoder.Reset(std::string_view(v2_line.data(), n), Version::kV2);
+  Command v2;
+  const DecodeStatus st = v2_decoder.Next(&v2);
+  if (st != DecodeStatus::kCommand) {
+    std::fprintf(stderr, "v2 line: %s\nv2 error: %s\n", v2_line.c_str(), v2_decoder.error());
+    Check(false, "the v2 equivalent of a valid v1 command decodes");
+  }
+  Check(Fields(v1) == Fields(v2), "v1 command = its v2 equivalent, field by field");
+  Check(v2_decoder.Next(&v2) == DecodeStatus::kEnd, "the v2 equivalent is one command");
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -161,6 +271,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     while ((st = decoder.Next(&cmd)) == DecodeStatus::kCommand) {
       CheckCommand(cmd, v, message, parser);
       Check(++n <= size, "at most one command per input byte");
+      if (v == Version::kV1 && n == 1) CheckV1AgainstV2(message, cmd);
     }
     if (st == DecodeStatus::kError) {
       Check(decoder.error()[0] != '\0', "an error has a reason");
