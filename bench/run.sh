@@ -2,10 +2,12 @@
 # Entry point of `make bench` (Makefile: bench/run.sh BUILD_DIR).
 #   default            bench/suite.sh: instant and every peer, S4/S3/S1, ~10 min (+ peers' first install)
 #   BENCH_SUITE=fanout bench/fanout.sh: instant only, 9k-subscriber latency + saturation, ~1 min
+#   BENCH_SUITE=redis  bench/redis.sh: 5 nodes on one Redis, 95k subscribers, ~3 min
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 case ${BENCH_SUITE:-suite} in
   suite) exec "$HERE/suite.sh" "$@" ;;
   fanout) exec "$HERE/fanout.sh" "$@" ;;
-  *) echo "bench/run.sh: BENCH_SUITE must be suite or fanout" >&2; exit 2 ;;
+  redis) exec "$HERE/redis.sh" "$@" ;;
+  *) echo "bench/run.sh: BENCH_SUITE must be suite, fanout or redis" >&2; exit 2 ;;
 esac
