@@ -143,6 +143,17 @@ void Session::ProcessMessage(std::string_view message, size_t skip) {
       in_message_ = false;
       return;
     }
+    if (services_->replies.size() > services_->config->client_queue_max_size) {
+      // The replies of one message outgrow the client's queue (hundreds of history commands in
+      // one frame): send what is built and try the socket now; a client that cannot take it is
+      // dropped as slow here instead of after the server built every reply in memory.
+      Flush();
+      conn()->Flush();
+      if (state_ == State::kClosed) {
+        in_message_ = false;
+        return;
+      }
+    }
     if (awaiting_) {
       // The engine answers later: the rest of this message waits with the messages after it.
       deferred_bytes_ += message.size();
