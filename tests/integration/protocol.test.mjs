@@ -7,6 +7,7 @@ import {
   command,
   connToken,
   connected,
+  httpRequest,
   isPing,
   ms,
   newClient,
@@ -17,6 +18,7 @@ import {
   rawConnect,
   sleep,
   startServer,
+  waitUntil,
 } from './harness.mjs';
 
 afterEach(cleanup);
@@ -241,6 +243,31 @@ describe('timers and limits', () => {
     assert.ok(c.code === 1006 || c.code === 3008, `close code ${c.code}`);
     const got = slow.messages.filter((m) => m.push?.channel === 'flood').length;
     assert.ok(got < total, `the slow client must not get everything (got ${got})`);
+  });
+
+  test('a subscriber whose socket takes nothing for websocket_write_timeout is dropped, under client_queue_max_size', async () => {
+    const server = await startServer({ ...PUBLIC, prometheus: true, client_queue_max_size: 64 * 1024 * 1024, websocket_write_timeout: '1s' });
+    const slow = await rawConnect(server, { token: connToken('slow') });
+    assert.deepEqual((await command(slow, 'subscribe', { channel: 'flood' })).subscribe, {});
+    slow.ws._socket.pause();
+    const big = 'x'.repeat(16 * 1024);
+    // ~8 MiB: fills the paused socket's kernel buffers, far under the 64 MiB queue
+    for (let i = 0; i < 500; i += 10) {
+      const batch = [];
+      for (let j = i; j < i + 10; j++) batch.push({ method: 'publish', params: { channel: 'flood', data: { j, big } } });
+      assert.equal((await apiLegacy(server, batch)).status, 200);
+    }
+    const t0 = Date.now();
+    // the server drops the stalled socket within write_timeout plus one tick; then resuming
+    // shows the connection is gone
+    await waitUntil(async () => {
+      const m = await httpRequest(`${server.httpUrl}/metrics`);
+      return m.status === 200 && /instant_client_slow_disconnects_count 1/.test(m.text);
+    }, { timeout: ms(8000), what: 'the stalled client dropped' });
+    assert.ok(Date.now() - t0 < ms(8000));
+    slow.ws._socket.resume();
+    const c = await slow.waitClose(ms(10000));
+    assert.ok(c.code === 1006 || c.code === 3008, `close code ${c.code}`);
   });
 });
 

@@ -60,6 +60,7 @@ void Conn::MaterializePending() {
 
 void Conn::Flush() {
   if (closed_) return;
+  bool progress = false;
   while (out_pos_ < out_.size() || pending_head_ != nullptr) {
     iovec iov[kMaxIov];
     int n = 0;
@@ -88,6 +89,7 @@ void Conn::Flush() {
     }
     // Consume what the kernel took: first the backlog, then queued references.
     size_t written = static_cast<size_t>(w);
+    if (written > 0) progress = true;
     if (out_pos_ < out_.size()) {
       size_t take = std::min(written, out_.size() - out_pos_);
       out_pos_ += static_cast<uint32_t>(take);
@@ -121,6 +123,11 @@ void Conn::Flush() {
   } else if (out_pos_ > out_.size() / 2) {
     out_.erase(0, out_pos_);
     out_pos_ = 0;
+  }
+  if (queued_bytes() == 0) {
+    write_stalled_since_ms_ = 0;
+  } else if (progress || write_stalled_since_ms_ == 0) {
+    write_stalled_since_ms_ = loop_->now_ms();
   }
   UpdateInterest();
   if (closed_) return;

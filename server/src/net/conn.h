@@ -47,6 +47,9 @@ class Conn : public IoHandler {
 
   // Bytes waiting in user space (backlog + queued references).
   size_t queued_bytes() const { return out_.size() - out_pos_ + pending_bytes_; }
+  // Since when bytes wait without the kernel taking any (loop ms; 0 = none waiting, or progress
+  // at the last flush). A peer that stopped reading keeps it set (websocket_write_timeout).
+  int64_t write_stalled_since_ms() const { return write_stalled_since_ms_; }
   void set_max_backlog(size_t bytes) { max_backlog_ = bytes; }
   // Flush this connection before ordinary ones at the end of each iteration (Loop::MarkDirty).
   void set_flush_first(bool first) { flush_first_ = first; }
@@ -105,6 +108,7 @@ class Conn : public IoHandler {
   Pending* pending_head_ = nullptr;
   Pending* pending_tail_ = nullptr;
   size_t pending_bytes_ = 0;
+  int64_t write_stalled_since_ms_ = 0;
 
   friend class Loop;
 };

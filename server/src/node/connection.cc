@@ -324,6 +324,19 @@ void Connection::OnTick() {
     }
     return;
   }
+  // websocket_write_timeout: a client whose socket took nothing for that long has stopped
+  // reading; it is dropped like a slow one (its buffer may still be under client_queue_max_size).
+  const int64_t stalled = write_stalled_since_ms();
+  const int64_t write_timeout = cfg.websocket_write_timeout.count();
+  if (write_timeout > 0 && stalled != 0 && now - stalled >= write_timeout) {
+    log::Info("client {} (user \"{}\"): disconnecting, its socket took nothing for {} ms (websocket_write_timeout), "
+              "{} bytes queued",
+              client_id(), user(), now - stalled, queued_bytes());
+    worker_->node()->counters().slow_drops.fetch_add(1, std::memory_order_relaxed);
+    Session::OnTransportClosed();
+    Close();
+    return;
+  }
   Session::OnTick();
 }
 

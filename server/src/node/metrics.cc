@@ -142,7 +142,7 @@ void AppendMetrics(std::string& out, Node& node, int64_t now_unix) {
     for (const auto& [code, n] : c.disconnects.Snapshot()) f.Sample(static_cast<double>(n), CodeLabel(code));
   }
   Family(out, "instant_client_slow_disconnects_count", "counter",
-         "Clients dropped because more than client_queue_max_size bytes waited for them.")
+         "Clients dropped as slow (client_queue_max_size exceeded, or websocket_write_timeout).")
       .Sample(static_cast<double>(c.slow_drops.load(relaxed)));
   {
     Family f(out, "centrifugo_client_num_reply_errors", "counter", "Error replies to client commands, by code.");
