@@ -169,23 +169,7 @@ void Client::Stop() {
   reconnect_scheduled_ = false;
   timer_.Disarm();
   const bool was_open = state_ != State::kDisconnected;
-  if (conn_ != nullptr) {
-    conn_->Detach();
-    conn_->Close();
-    conn_ = nullptr;
-  }
-  if (connect_fd_ >= 0) {
-    loop_->Remove(connect_fd_);
-    ::close(connect_fd_);
-    connect_fd_ = -1;
-  }
-  state_ = State::kDisconnected;
-  ++generation_;
-  parser_.Reset();
-  handshake_.clear();
-  ReleaseIfLarge(held_);
-  ReleaseIfLarge(tails_);
-  tails_pos_ = 0;
+  CloseSocket();
   if (was_open) log::Info("{}: stopped", log_name_);
   std::deque<Pending> failed;
   failed.swap(pending_);
@@ -325,8 +309,8 @@ void Client::OnConnectionClosed() {
   Drop(Failure::kConnectionLost, "connection closed");
 }
 
-void Client::Drop(Failure failure, std::string_view detail) {
-  const bool was_connected = state_ == State::kConnected;
+// The socket (connected or connecting) and the per-connection parse/write state, for Stop and Drop.
+void Client::CloseSocket() {
   if (conn_ != nullptr) {
     conn_->Detach();
     conn_->Close();
@@ -344,6 +328,11 @@ void Client::Drop(Failure failure, std::string_view detail) {
   ReleaseIfLarge(held_);
   ReleaseIfLarge(tails_);
   tails_pos_ = 0;
+}
+
+void Client::Drop(Failure failure, std::string_view detail) {
+  const bool was_connected = state_ == State::kConnected;
+  CloseSocket();
 
   // Log once per outage, then about once a minute at the 2 s cap.
   if (was_connected) {

@@ -229,6 +229,7 @@ class Client final : private net::IoHandler {
   // Tears the connection down, fails every waiting callback, schedules a reconnect unless
   // stopped. `failure` applies if we were connected; commands of a connection that never
   // completed its handshake fail with kNotConnected.
+  void CloseSocket();
   void Drop(Failure failure, std::string_view detail);
   void ScheduleReconnect();
   void OnTimer();
