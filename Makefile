@@ -65,7 +65,7 @@ test: unit-test integration-test python-test js-test asan-test fuzz-smoke
 	@echo "make test: all suites passed"
 
 fuzz: fuzz-build
-	@tools/fuzz.sh $(FUZZ_BUILD) $${FUZZ_SECONDS:-600}
+	@tools/fuzz.sh $(FUZZ_BUILD) $${FUZZ_SECONDS:-7200} $${FUZZ_RUNS:-10000000}
 
 # The demo site (examples/) and the server: http://localhost:8000 (site), ws://localhost:8427.
 demo: build
