@@ -928,17 +928,16 @@ export class Instant {
   }
 
   private emitStatus(event: StatusEvent): void {
-    for (const listener of [...this.statusListeners]) {
-      try {
-        listener(event);
-      } catch (error) {
-        this.report(error);
-      }
-    }
+    this.emit(this.statusListeners, event);
   }
 
   private emitChannel(event: ChannelStatusEvent): void {
-    for (const listener of [...this.channelListeners]) {
+    this.emit(this.channelListeners, event);
+  }
+
+  /** Calls every listener (a copy: one may unsubscribe itself); a throwing listener is reported, the others still run. */
+  private emit<T>(listeners: Set<Listener<T>>, event: T): void {
+    for (const listener of [...listeners]) {
       try {
         listener(event);
       } catch (error) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/random.h"
+#include "engine/sharded_sweep.h"
 
 namespace instant::engine {
 namespace {
@@ -279,53 +280,33 @@ void MemoryHistoryStore::Remove(std::string_view channel, const RemoveDone& done
 
 size_t MemoryHistoryStore::Sweep(int64_t now_ms) {
   std::lock_guard<std::mutex> sweep_lock(sweep_mu_);
-  size_t budget = sweep_budget_;
   size_t freed = 0;
   std::vector<const std::string*> forget;
-  for (size_t shards_done = 0; shards_done < kShardCount && budget > 0;) {
-    Shard& shard = shards_[sweep_shard_];
-    bool finished;
-    {
-      // At most one slice per lock hold, so publishers on this shard wait ~20 us at worst; the
-      // cursor lives in the shard, so the next slice resumes exactly here.
-      std::lock_guard<std::mutex> lock(shard.mu);
-      StreamMap& map = shard.streams;
-      // Erasing never rehashes, so the bucket array is stable while we hold the lock. Between
-      // slices an insert may rehash it: the cursor then continues over the new layout, which may
-      // skip or repeat a few streams in this pass (SCAN semantics; the next pass catches them).
-      const size_t slice = std::min(budget, kSweepSlice);
-      size_t used = 0;
-      while (used < slice && shard.sweep_bucket < map.bucket_count()) {
-        const size_t bucket = shard.sweep_bucket++;
-        ++used;
-        forget.clear();
-        for (auto it = map.begin(bucket); it != map.end(bucket); ++it) {
-          ++used;
-          Stream& s = it->second;
-          if (MetaExpired(s, now_ms)) {
-            forget.push_back(&it->first);
-          } else if (ItemsExpired(s, now_ms)) {
-            shard.bytes -= s.items.bytes();
-            s.items.Clear();
-            ++freed;
-          }
-        }
-        for (const std::string* key : forget) {
-          auto it = map.find(*key);
-          shard.bytes -= NodeBytes(it->first, it->second) + it->second.items.bytes();
-          map.erase(it);
-          ++freed;
-        }
-      }
-      budget -= std::min(budget, used);
-      finished = shard.sweep_bucket >= map.bucket_count();
-      if (finished) shard.sweep_bucket = 0;
-    }
-    if (finished) {
-      sweep_shard_ = (sweep_shard_ + 1) % kShardCount;
-      ++shards_done;
-    }
-  }
+  // One slice (kSweepSlice) per lock hold, so publishers on a shard wait ~20 us at worst.
+  SweepInSlices(shards_.get(), kShardCount, sweep_shard_, sweep_budget_, kSweepSlice,
+                [](Shard& shard) -> StreamMap& { return shard.streams; },
+                [&](Shard& shard, StreamMap& map, size_t bucket) {
+                  size_t used = 1;
+                  forget.clear();
+                  for (auto it = map.begin(bucket); it != map.end(bucket); ++it) {
+                    ++used;
+                    Stream& s = it->second;
+                    if (MetaExpired(s, now_ms)) {
+                      forget.push_back(&it->first);
+                    } else if (ItemsExpired(s, now_ms)) {
+                      shard.bytes -= s.items.bytes();
+                      s.items.Clear();
+                      ++freed;
+                    }
+                  }
+                  for (const std::string* key : forget) {
+                    auto it = map.find(*key);
+                    shard.bytes -= NodeBytes(it->first, it->second) + it->second.items.bytes();
+                    map.erase(it);
+                    ++freed;
+                  }
+                  return used;
+                });
   return freed;
 }
 

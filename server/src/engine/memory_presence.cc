@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "engine/sharded_sweep.h"
+
 namespace instant::engine {
 namespace {
 
@@ -184,40 +186,21 @@ void MemoryPresenceStore::Stats(std::string_view channel, int64_t now_ms, const 
 
 size_t MemoryPresenceStore::Sweep(int64_t now_ms) {
   std::lock_guard<std::mutex> sweep_lock(sweep_mu_);
-  size_t budget = sweep_budget_;
   size_t dropped = 0;
   std::vector<const std::string*> empty;
-  for (size_t shards_done = 0; shards_done < kShardCount && budget > 0;) {
-    Shard& shard = shards_[sweep_shard_];
-    bool finished;
-    {
-      // One slice per lock hold; erasing never rehashes, so the bucket array is stable under the
-      // lock (see the history store's Sweep for what happens between slices: SCAN semantics).
-      std::lock_guard<std::mutex> lock(shard.mu);
-      ChannelMap& map = shard.channels;
-      const size_t slice = std::min(budget, kSweepSlice);
-      size_t used = 0;
-      while (used < slice && shard.sweep_bucket < map.bucket_count()) {
-        const size_t bucket = shard.sweep_bucket++;
-        ++used;
-        empty.clear();
-        for (auto it = map.begin(bucket); it != map.end(bucket); ++it) {
-          used += it->second.size();
-          dropped +=
-              shard.DropExpired(it->second, now_ms, [](const std::string&, const Member&) {});
-          if (it->second.empty()) empty.push_back(&it->first);
-        }
-        for (const std::string* key : empty) shard.EraseChannel(map.find(*key));
-      }
-      budget -= std::min(budget, used);
-      finished = shard.sweep_bucket >= map.bucket_count();
-      if (finished) shard.sweep_bucket = 0;
-    }
-    if (finished) {
-      sweep_shard_ = (sweep_shard_ + 1) % kShardCount;
-      ++shards_done;
-    }
-  }
+  SweepInSlices(shards_.get(), kShardCount, sweep_shard_, sweep_budget_, kSweepSlice,
+                [](Shard& shard) -> ChannelMap& { return shard.channels; },
+                [&](Shard& shard, ChannelMap& map, size_t bucket) {
+                  size_t used = 1;
+                  empty.clear();
+                  for (auto it = map.begin(bucket); it != map.end(bucket); ++it) {
+                    used += it->second.size();
+                    dropped += shard.DropExpired(it->second, now_ms, [](const std::string&, const Member&) {});
+                    if (it->second.empty()) empty.push_back(&it->first);
+                  }
+                  for (const std::string* key : empty) shard.EraseChannel(map.find(*key));
+                  return used;
+                });
   return dropped;
 }
 

@@ -1,4 +1,6 @@
 #pragma once
+
+#include <functional>
 // RedisPresenceStore: PresenceStore (presence.h) over Redis, per channel on its shard (spec §8.2):
 //   <prefix>.presence.expire.<channel>  ZSET client id -> expire-at (Unix ms on Redis's clock)
 //   <prefix>.presence.data.<channel>    HASH client id -> F(user) F(conn_info) F(chan_info)
@@ -28,6 +30,12 @@ class RedisPresenceStore final : public PresenceStore {
   size_t Sweep(int64_t) override { return 0; }
 
  private:
+  // Runs a read script (KEYS: the channel's expiry zset and data hash) on the channel's shard from
+  // the caller's loop, or from loop 0 with `repost` when called off the loops. Returns false (and
+  // runs nothing) when the shard is not available; `on_reply` gets the script's answer.
+  bool EvalRead(std::string_view channel, const redis::Script& script, const std::function<void()>& repost,
+                redis::Callback on_reply);
+
   RedisShards* shards_;
 };
 
