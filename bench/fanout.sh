@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Fan-out benchmark: starts BUILD_DIR/instant on a free loopback port with a throw-away config,
 # runs instant-loadgen twice (9,000 subscribers of one channel; 2 publishes/s for latency, then
-# closed-loop saturation, then saturation again on a channel with history and recovery), writes bench/results/fanout-<date>.json and latest-fanout.md, stops
-# the server. Bounded: every loadgen run is wrapped in `timeout`; the whole script takes ~1 min.
+# closed-loop saturation, then saturation again on a channel with history and recovery, then S9:
+# saturation with 1 KB and 16 KB payloads), writes bench/results/fanout-<date>.json and
+# latest-fanout.md, stops the server. Bounded: every loadgen run is wrapped in `timeout`; the whole script takes ~1 min.
 #
 #   bench/fanout.sh BUILD_DIR       (instant only, ~1 min; `BENCH_SUITE=fanout make bench`)
 #
 # Knobs (environment): BENCH_CONNECTIONS (9000), BENCH_DURATION (10), BENCH_RATE (2),
-# BENCH_WINDOW (64), BENCH_HISTORY (1; 0 skips the history run), BENCH_PROCS (0 = auto), BENCH_PUB_CONNS (0 = auto: 4 at a fixed rate,
+# BENCH_WINDOW (64), BENCH_HISTORY (1; 0 skips the history run), BENCH_PAYLOADS (1; 0 skips S9), BENCH_PROCS (0 = auto), BENCH_PUB_CONNS (0 = auto: 4 at a fixed rate,
 # = window when saturating), BENCH_PORT (first free from 18427), BENCH_NICE (unset; e.g. -19 runs the
 # server and the load generator each in a new session, i.e. a new scheduler autogroup, at that nice
 # level, to shield a measurement from background builds; needs root for negative values).
@@ -134,6 +135,12 @@ run_scenario "saturation-w${WINDOW}" --rate 0 --window "$WINDOW"
 # every subscriber is positioned (offset checked per delivery). BENCH_HISTORY=0 skips it.
 if [[ "${BENCH_HISTORY:-1}" != 0 ]]; then
   run_scenario "saturation-w${WINDOW}-history" --rate 0 --window "$WINDOW" --channel "history:bench"
+fi
+# S9, throughput per byte: the same saturation with 1 KB and 16 KB payloads (MB/s = deliveries/s x
+# payload). Smaller windows: 64 x 16 KB in flight to 9,000 subscribers would queue ~9 GB.
+if [[ "${BENCH_PAYLOADS:-1}" != 0 ]]; then
+  run_scenario "saturation-1KB-w16" --rate 0 --window 16 --payload-size 1024
+  run_scenario "saturation-16KB-w4" --rate 0 --window 4 --payload-size 16384
 fi
 
 SERVER_ALIVE=true
