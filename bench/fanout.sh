@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fan-out benchmark: starts BUILD_DIR/instant on a free loopback port with a throw-away config,
 # runs instant-loadgen twice (9,000 subscribers of one channel; 2 publishes/s for latency, then
-# closed-loop saturation, then saturation again on a channel with history and recovery, then S9:
+# closed-loop saturation, then a fixed rate at 80 % of that saturation, then saturation again on a channel with history and recovery, then S9:
 # saturation with 1 KB and 16 KB payloads), writes bench/results/fanout-<date>.json and
 # latest-fanout.md, stops the server. Bounded: every loadgen run is wrapped in `timeout`; the whole script takes ~1 min.
 #
@@ -131,6 +131,13 @@ run_scenario() {  # label, extra loadgen flags...
 
 run_scenario "latency-${RATE}pps" --rate "$RATE"
 run_scenario "saturation-w${WINDOW}" --rate 0 --window "$WINDOW"
+# Latency at 80 % of the saturation just measured (S4's "p99 at 80 % load"): a fixed publish
+# schedule of 0.8 x (deliveries/s / subscribers) publishes per second.
+RATE80=$(python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(round(0.8 * d["deliveries_per_s"] / max(d["subscribed"], 1), 1))' \
+  "$TMP/saturation-w${WINDOW}.json" 2>/dev/null || echo 0)
+if [[ "$RATE80" != 0 && "$RATE80" != 0.0 ]]; then
+  run_scenario "load80-${RATE80}pps" --rate "$RATE80"
+fi
 # The same on a channel that keeps history with recovery on: every publish is stored first and
 # every subscriber is positioned (offset checked per delivery). BENCH_HISTORY=0 skips it.
 if [[ "${BENCH_HISTORY:-1}" != 0 ]]; then
