@@ -170,7 +170,7 @@ void Client::Stop() {
   timer_.Disarm();
   const bool was_open = state_ != State::kDisconnected;
   CloseSocket();
-  if (was_open) log::Info("{}: stopped", log_name_);
+  if (was_open) log::Info(log::With{{"redis", log_name_}}, "redis: stopped");
   std::deque<Pending> failed;
   failed.swap(pending_);
   FailAll(failed, Failure::kClosed, "");
@@ -181,7 +181,7 @@ void Client::Connect() {
   if (!resolved_) {
     std::string error;
     if (!Resolve(options_.address, &endpoint_, &error)) {
-      if (attempts_ == 0) log::Warn("{}: {}", log_name_, error);
+      if (attempts_ == 0) log::Warn(log::With{{"redis", log_name_}}, "redis: {}", error);
       ScheduleReconnect();
       return;
     }
@@ -189,7 +189,7 @@ void Client::Connect() {
   }
   const int fd = ::socket(endpoint_.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
-    log::Warn("{}: socket(): {}", log_name_, std::strerror(errno));
+    log::Warn(log::With{{"redis", log_name_}}, "redis: socket(): {}", std::strerror(errno));
     ScheduleReconnect();
     return;
   }
@@ -292,7 +292,7 @@ void Client::OnHandshakeDone() {
     conn_->Write(held_);
     ReleaseIfLarge(held_);
   }
-  log::Info("{}: connected", log_name_);
+  log::Info(log::With{{"redis", log_name_}}, "redis: connected");
   RescheduleTimer();
   if (state_handler_) state_handler_(State::kConnected);
 }
@@ -336,11 +336,11 @@ void Client::Drop(Failure failure, std::string_view detail) {
 
   // Log once per outage, then about once a minute at the 2 s cap.
   if (was_connected) {
-    log::Warn("{}: connection lost ({}): {}", log_name_, FailureName(failure), detail);
+    log::Warn(log::With{{"redis", log_name_}}, "redis: connection lost ({}): {}", FailureName(failure), detail);
   } else if (attempts_ == 0 || attempts_ % 30 == 0) {
-    log::Warn("{}: cannot connect: {}", log_name_, detail);
+    log::Warn(log::With{{"redis", log_name_}}, "redis: cannot connect: {}", detail);
   } else {
-    log::Debug("{}: cannot connect: {}", log_name_, detail);
+    log::Debug(log::With{{"redis", log_name_}}, "redis: cannot connect: {}", detail);
   }
 
   std::deque<Pending> failed;
@@ -470,7 +470,7 @@ void Client::Dispatch(const Reply& reply) {
     case Kind::kScriptLoad:
       // Not fatal: Eval falls back to EVAL, and reports a script that does not compile.
       if (!reply.is_bulk() || reply.str() != p.script->sha1()) {
-        log::Error("{}: SCRIPT LOAD {} failed: {}", log_name_, p.script->sha1(), reply.ToString());
+        log::Error(log::With{{"redis", log_name_}}, "redis: SCRIPT LOAD {} failed: {}", p.script->sha1(), reply.ToString());
       }
       return;
     case Kind::kHandshakePing:
