@@ -11,10 +11,10 @@ export CCACHE_DIR ?= $(HOME)/.cache/ccache
 
 APT_PACKAGES := build-essential cmake ninja-build pkg-config ccache mold clang-14 libclang-rt-14-dev \
   libasio-dev libsimdjson-dev libssl-dev libfmt-dev libcli11-dev libgtest-dev libgmock-dev \
-  libbenchmark-dev wrk redis-server procps python3-venv
+  libbenchmark-dev valgrind wrk redis-server procps python3-venv
 FUZZ_SECONDS ?= 20
 
-.PHONY: setup build asan fuzz-build unit-test asan-test integration-test python-test js-test fuzz-smoke test fuzz demo bench clean
+.PHONY: setup build asan fuzz-build unit-test asan-test integration-test python-test js-test fuzz-smoke perf-gate test fuzz demo bench soak clean
 
 setup:
 	@tools/setup.sh $(APT_PACKAGES)
@@ -59,9 +59,15 @@ js-test: build
 fuzz-smoke: fuzz-build
 	@tools/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
+# Instruction count of the hub fan-out step under callgrind against bench/micro/baseline.txt (±3 %),
+# so a hot-path regression fails CI without relying on wall-clock time (bench/micro/README.md).
+perf-gate: build
+	@bench/micro/gate.sh $(BUILD)
+
 # Everything CI runs: unit tests, integration tests against the real binary (release and ASan+UBSan),
-# the Django app's suite, the JS client with headless Chromium, and a short pass of every fuzzer.
-test: unit-test integration-test python-test js-test asan-test fuzz-smoke
+# the Django app's suite, the JS client with headless Chromium, the fan-out instruction-count gate,
+# and a short pass of every fuzzer.
+test: unit-test integration-test python-test js-test perf-gate asan-test fuzz-smoke
 	@echo "make test: all suites passed"
 
 fuzz: fuzz-build
