@@ -80,5 +80,10 @@ demo: build
 bench: build
 	@bench/run.sh $(BUILD)
 
+# Soak (issue 8, not in CI): 10k connections with churn and publishing for SOAK_SECONDS (600), RSS and
+# fds sampled every second, growth after the warm-up and log errors reported (bench/soak.sh).
+soak: build
+	@bench/soak.sh $(BUILD) $${SOAK_SECONDS:-600}
+
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -3,6 +3,7 @@
 #   default            bench/suite.sh: instant and every peer, S4/S3/S1, ~10 min (+ peers' first install)
 #   BENCH_SUITE=fanout bench/fanout.sh: instant only, 9k-subscriber latency + saturation, ~1 min
 #   BENCH_SUITE=redis  bench/redis.sh: 5 nodes on one Redis, 95k subscribers, ~3 min
+#   BENCH_SUITE=soak   bench/soak.sh: 10k connections with churn for SOAK_SECONDS (600), RSS/fd growth (`make soak`)
 #   BENCH_SUITE=api    bench/api.sh: S6, the HTTP publish and batch API with wrk, instant and Centrifugo v6, ~1 min
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -11,5 +12,6 @@ case ${BENCH_SUITE:-suite} in
   fanout) exec "$HERE/fanout.sh" "$@" ;;
   redis) exec "$HERE/redis.sh" "$@" ;;
   api) exec "$HERE/api.sh" "$@" ;;
-  *) echo "bench/run.sh: BENCH_SUITE must be suite, fanout, redis or api" >&2; exit 2 ;;
+  soak) exec "$HERE/soak.sh" "$@" ;;
+  *) echo "bench/run.sh: BENCH_SUITE must be suite, fanout, redis, api or soak" >&2; exit 2 ;;
 esac

@@ -36,13 +36,55 @@ size_t Digits(int64_t v) {
 
 }  // namespace
 
-Publisher::Publisher(const Options& options, SharedState* shared, int procs, int64_t subscribers)
-    : opt_(options), shared_(shared), procs_(procs), subscribers_(subscribers), conns_(options.pub_conns) {
+Publisher::Publisher(const Options& options, SharedState* shared, int procs, int64_t subscribers, PublishLog* log)
+    : opt_(options),
+      shared_(shared),
+      procs_(procs),
+      subscribers_(subscribers),
+      conns_(options.pub_conns),
+      publish_s_(options.duration * options.PublishPhases()),
+      log_(log),
+      layout_{options.connections, options.group_size, options.personal} {
   if (opt_.rate > 0) {
-    total_slots_ = static_cast<int64_t>(opt_.rate * opt_.duration);
-    if (total_slots_ < 1) total_slots_ = 1;
+    total_slots_ = Slots(options);
     stats_.scheduled = total_slots_;
   }
+  channel_.reserve(opt_.channel.size() + 16);
+  if (opt_.mode != Mode::kChannels) channel_ = opt_.channel;
+}
+
+int64_t Publisher::Slots(const Options& options) {
+  int64_t slots = static_cast<int64_t>(options.rate * options.duration * options.PublishPhases());
+  return slots < 1 ? 1 : slots;
+}
+
+uint32_t Publisher::PickChannel(int64_t slot) {
+  // splitmix64 of the slot: reproducible, spread over the channels, no state.
+  uint64_t z = static_cast<uint64_t>(slot) + 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  z ^= z >> 31;
+  const bool personal = layout_.personal && static_cast<double>(z >> 11) * 0x1.0p-53 < opt_.personal_share;
+  z = z * 0x2545F4914F6CDD1Dull;
+  char name[32];
+  uint32_t id;
+  if (personal) {
+    const int conn = static_cast<int>((z >> 16) % static_cast<uint64_t>(layout_.connections));
+    id = layout_.PersonalOf(conn);
+    snprintf(name, sizeof name, ".u%d", conn);
+  } else {
+    const uint32_t group = static_cast<uint32_t>((z >> 16) % static_cast<uint64_t>(layout_.groups()));
+    id = group;
+    snprintf(name, sizeof name, ".g%u", group);
+  }
+  channel_.assign(opt_.channel);
+  channel_ += name;
+  return id;
+}
+
+void Publisher::LogAck(const Conn& c, bool ok, int64_t now) {
+  if (!log_ || c.slot < 0 || c.slot >= log_->capacity) return;
+  log_->records[c.slot].ack_ns.store(ok ? now : -1, std::memory_order_relaxed);
 }
 
 Publisher::~Publisher() {
@@ -100,11 +142,20 @@ bool Publisher::Connect(std::string* error) {
 void Publisher::SendRequest(Conn& c, int index, int64_t ts, int64_t now) {
   const int64_t seq = index + static_cast<int64_t>(conns_.size()) * c.next_k;
   ++c.next_k;
+  c.slot = opt_.rate > 0 ? seq : -1;
+  if (opt_.mode == Mode::kChannels) {
+    const uint32_t channel = PickChannel(seq);
+    if (log_ && seq < log_->capacity) {
+      // Written before the request goes out, so a worker that sees the delivery sees this too.
+      log_->records[seq].channel = channel;
+      log_->records[seq].send_ns.store(now, std::memory_order_release);
+    }
+  }
   // data = {"ts":T,"seq":S,"pad":"x..."} sized to --payload-size.
   size_t fixed = 6 + Digits(ts) + 7 + Digits(seq) + 8 + 2;
   size_t pad = static_cast<size_t>(opt_.payload_size) > fixed ? opt_.payload_size - fixed : 0;
   if (pad_.size() < pad) pad_.assign(pad, 'x');
-  size_t body_len = 12 + opt_.channel.size() + 9 + fixed + pad + 1;  // {"channel":"C","data":D}
+  size_t body_len = 12 + channel_.size() + 9 + fixed + pad + 1;  // {"channel":"C","data":D}
   c.out.clear();
   c.out += "POST /api/publish HTTP/1.1\r\nHost: ";
   c.out += opt_.host;
@@ -115,7 +166,7 @@ void Publisher::SendRequest(Conn& c, int index, int64_t ts, int64_t now) {
   c.out += "\r\n\r\n";
   size_t body_at = c.out.size();
   c.out += "{\"channel\":\"";
-  c.out += opt_.channel;
+  c.out += channel_;
   c.out += "\",\"data\":{\"ts\":";
   AppendInt(&c.out, ts);
   c.out += ",\"seq\":";
@@ -151,6 +202,7 @@ void Publisher::ConnFailed(Conn& c, const char* why) {
   if (c.busy) {
     ++stats_.conn_errors;
     c.busy = false;
+    LogAck(c, false, 0);
   }
   NoteError(std::string("publisher connection: ") + why);
   if (c.fd >= 0) close(c.fd);
@@ -208,6 +260,7 @@ bool Publisher::TryParseResponse(Conn& c, int64_t now, bool* close_after) {
   }
   if (FindCaseless(p, head_end, "\nconnection: close")) *close_after = true;
   bool ok = status == 200 && body.find("\"error\"") == std::string::npos;
+  LogAck(c, ok, now);
   if (ok) {
     ++stats_.acked;
   } else {
@@ -333,9 +386,20 @@ bool Publisher::Step(int64_t t0, int64_t publish_end, int64_t drain_deadline, bo
   if (*publish_over) {
     bool busy = false;
     for (const Conn& c : conns_) busy |= c.busy;
-    if (!busy && ReceivedTotal() >= stats_.acked * subscribers_) return false;
+    const int64_t received = ReceivedTotal();
+    if (opt_.mode == Mode::kChannels) {
+      // How many deliveries are due is known only after the run: stop once they stopped coming.
+      if (received != last_received_) {
+        last_received_ = received;
+        last_change_ns_ = now;
+      }
+      if (!busy && now - last_change_ns_ >= 500'000'000) return false;
+    } else if (!busy && received >= stats_.acked * subscribers_) {
+      return false;
+    }
     if (now + 1'000'000 < wake) wake = now + 1'000'000;
   }
+  if (next_second_ns_ < wake) wake = next_second_ns_;
   if (!opt_.quiet && next_progress_ns_ < wake) wake = next_progress_ns_;
   ProgressLine(t0, now);
 

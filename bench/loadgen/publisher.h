@@ -17,7 +17,16 @@
 //    delivery rate the server sustains at a bounded queue depth.
 //
 // In both modes connection c sends seq = c + C*k (k = 0, 1, ...), which is what lets every
-// subscriber check ordering per (connection) stream.
+// subscriber check ordering per (connection) stream. In rate mode that is also the slot number,
+// unique per publish.
+//
+// Channels mode (S5): slot k goes to a channel drawn from a hash of k (a personal channel with
+// probability --personal-share, else a group channel), named <channel>.g<id> / <channel>.u<i>,
+// and is recorded in the shared PublishLog (send and ack times) for the session accounting. The
+// drain there ends when no delivery arrived for 0.5 s: the expected count is only known after
+// the run.
+//
+// S7 (--slow-fraction): the schedule covers 2 x --duration (baseline half, slow half).
 
 #include <cstdint>
 #include <string>
@@ -25,7 +34,9 @@
 
 #include "histogram.h"
 #include "options.h"
+#include "publish_log.h"
 #include "shared.h"
+#include "util.h"
 
 namespace instant::bench {
 
@@ -44,18 +55,23 @@ struct PublisherStats {
 
 class Publisher {
  public:
-  // `subscribers` = connections subscribed when the publish phase starts.
-  Publisher(const Options& options, SharedState* shared, int procs, int64_t subscribers);
+  // `subscribers` = connections expected to receive every publish (fanout mode: those subscribed
+  // and reading when the publish phase starts). `log`: channels mode only.
+  Publisher(const Options& options, SharedState* shared, int procs, int64_t subscribers, PublishLog* log);
   ~Publisher();
 
   // Opens the keep-alive connections. False (with *error) if none can be opened.
   bool Connect(std::string* error);
 
-  // Runs the publish phase from t0 for --duration, then drains: returns when every request is
-  // answered and all expected deliveries arrived, or at drain_deadline. Calls on_publish_end
-  // once when the publish phase ends (the coordinator samples CPU there).
-  template <typename F>
-  void Run(int64_t t0, F&& on_publish_end);
+  // Runs the publish phase from t0 for --duration (x2 with slow subscribers), then drains:
+  // returns when every request is answered and all expected deliveries arrived, or at
+  // drain_deadline. Calls on_publish_end once when the publish phase ends (the coordinator
+  // samples CPU there) and on_second about once a second (RSS samples).
+  template <typename F, typename G>
+  void Run(int64_t t0, F&& on_publish_end, G&& on_second);
+
+  // Channels mode: slots in the schedule (= records the log needs).
+  static int64_t Slots(const Options& options);
 
   const PublisherStats& stats() const { return stats_; }
   int64_t ReceivedTotal() const;
@@ -66,12 +82,16 @@ class Publisher {
     bool busy = false;        // a request is in flight
     int64_t next_k = 0;       // this connection's next k (seq = index + C*k)
     int64_t sent_at = 0;      // actual write time of the request in flight
+    int64_t slot = -1;        // its slot (rate mode), for the publish log
     std::string out;          // request bytes not yet written
     std::string in;           // response bytes so far
   };
 
   bool OpenConn(Conn& c, std::string* error);
   void SendRequest(Conn& c, int index, int64_t ts, int64_t now);
+  // Channels mode: the channel of slot `slot`, its name into channel_.
+  uint32_t PickChannel(int64_t slot);
+  void LogAck(const Conn& c, bool ok, int64_t now);
   void OnEvent(int index, uint32_t events, int64_t now);
   // Returns true when a complete response was consumed from c.in.
   bool TryParseResponse(Conn& c, int64_t now, bool* close_after);
@@ -91,21 +111,33 @@ class Publisher {
   PublisherStats stats_;
   int ep_ = -1;
   int64_t total_slots_ = 0;
+  double publish_s_ = 0;
+  PublishLog* log_ = nullptr;
+  ChannelLayout layout_;
+  std::string channel_;       // the channel of the request being built
+  int64_t last_received_ = -1;     // channels mode drain: deliveries at the last change
+  int64_t last_change_ns_ = 0;
   std::string pad_;
   int64_t next_progress_ns_ = 0;
+  int64_t next_second_ns_ = 0;
   int64_t last_progress_received_ = 0;
 };
 
-template <typename F>
-void Publisher::Run(int64_t t0, F&& on_publish_end) {
-  const int64_t publish_end = t0 + static_cast<int64_t>(opt_.duration * 1e9);
+template <typename F, typename G>
+void Publisher::Run(int64_t t0, F&& on_publish_end, G&& on_second) {
+  const int64_t publish_end = t0 + static_cast<int64_t>(publish_s_ * 1e9);
   // Overdue rate-mode slots may still go out during the drain window; nothing after it.
   const int64_t drain_deadline = publish_end + static_cast<int64_t>(opt_.drain * 1e9);
   bool publish_over = false;
   bool notified = false;
   next_progress_ns_ = t0 + 1'000'000'000;
+  next_second_ns_ = t0 + 1'000'000'000;
   for (;;) {
     bool more = Step(t0, publish_end, drain_deadline, &publish_over);
+    if (NowNs() >= next_second_ns_) {
+      next_second_ns_ += 1'000'000'000;
+      on_second();
+    }
     if (publish_over && !notified) {
       notified = true;
       on_publish_end();

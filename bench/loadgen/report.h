@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "histogram.h"
 #include "shared.h"
@@ -14,6 +16,7 @@ namespace instant::bench {
 struct Report {
   // Scenario.
   std::string label;
+  std::string mode = "fanout";  // fanout | handshake | channels
   double rate = 0;
   int window = 0;
   double duration = 0;
@@ -46,6 +49,30 @@ struct Report {
   double p50_ms = 0, p90_ms = 0, p99_ms = 0, p999_ms = 0, max_ms = 0, mean_ms = 0;
   uint64_t latency_overflow = 0;
   int64_t reads = 0, frames = 0, bytes = 0;
+  // Handshake mode (S2): subscribed = handshakes completed; latency fields = handshake latency.
+  double handshake_span_s = 0;   // first connect() -> last completed handshake
+  double handshakes_per_s = 0;
+  bool handshake_subscribe = false;
+  bool jwt = false;              // each connection signed its own token
+  // Channels mode (S5).
+  int group_size = 0, groups = 0;
+  bool personal = false;
+  double personal_share = 0, churn = 0, churn_grace = 0;
+  int64_t leaves = 0, reconnects = 0, reconnect_failures = 0;
+  double reconnect_p50_ms = 0, reconnect_p99_ms = 0;
+  int64_t sessions = 0, deliveries_not_kept = 0;
+  // Slow consumers (S7): the latency fields are the healthy subscribers' in the slow half.
+  double slow_fraction = 0;
+  int64_t slow_subscribed = 0, slow_received = 0, baseline_received = 0;
+  double baseline_p50_ms = 0, baseline_p99_ms = 0, baseline_max_ms = 0;
+  int64_t slow_closed_in_run = 0, slow_close_frame = 0, slow_close_frame_3008 = 0, slow_close_code = 0;
+  int64_t slow_eof = 0, slow_reset = 0, slow_open = 0, slow_backlog_bytes_max = 0;
+  double slow_close_mean_s = 0, slow_close_max_s = 0;
+  int64_t SlowClosed() const { return slow_close_frame + slow_eof + slow_reset; }
+  // Server RSS once a second from publish start (handshake mode: storm start), KiB.
+  std::vector<long> rss_series_kb;
+  // (quantile, ms) points of the delivery latency distribution, for plots.
+  std::vector<std::pair<double, double>> latency_cdf;
   // CPU and memory.
   double loadgen_cpu_total_s = 0;   // whole run, self + children
   double loadgen_cpu_window_s = -1; // publish start -> drain end
@@ -66,7 +93,8 @@ struct Report {
   // Busy CPU in the window not accounted to the server or the load generator (cores).
   double OtherCores() const;
 
-  void Finish(const LatencyHistogram& latency);  // fills percentiles and derived figures
+  // Fills percentiles and derived figures. `second`: S7 baseline half; channels mode: reconnects.
+  void Finish(const LatencyHistogram& latency, const LatencyHistogram& second);
   void PrintHuman(FILE* out) const;
   std::string Json() const;
   std::string MarkdownHeader() const;
