@@ -6,6 +6,8 @@
 //
 // Checked invariants (a violation traps):
 //   - a config that loads is valid: Validate() on it succeeds;
+//   - reloading a config over the defaults gives a valid config (restart-only keys back at their
+//     running values), and reloading a config over itself changes nothing (config/reload.h);
 //   - a failed load always explains itself (non-empty error);
 //   - the syntax-error scanner agrees with simdjson: it finds an error exactly when simdjson
 //     rejects the document (depth aside: simdjson counts nesting differently), so a JSON error is
@@ -21,6 +23,7 @@
 
 #include "config/config.h"
 #include "config/json_error.h"
+#include "config/reload.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);
@@ -40,6 +43,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (r.ok) {
     std::string error;
     if (!instant::config::Validate(r.config, "fuzz.json", &error)) __builtin_trap();
+    instant::config::ReloadPlan same = instant::config::PlanReload(r.config, r.config);
+    if (!same.applied.empty() || !same.restart.empty()) __builtin_trap();
+    static const instant::config::Config kDefaults;
+    instant::config::ReloadPlan over = instant::config::PlanReload(kDefaults, r.config);
+    if (!instant::config::Validate(over.config, "fuzz.json", &error)) __builtin_trap();
   } else if (r.error.empty()) {
     __builtin_trap();
   }

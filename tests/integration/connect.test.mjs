@@ -228,6 +228,19 @@ describe('connect with raw frames', () => {
     assert.equal(c.code, 3500);
   });
 
+  test('a token with an empty sub is the anonymous user, refused with 3507 under disallow_anonymous_connection_tokens', async () => {
+    const open = await startServer();
+    const anonymous = await rawConnect(open, { token: connToken('') });
+    assert.equal(anonymous.connectReply.client.length > 0, true, 'accepted by default');
+    const strict = await startServer({ disallow_anonymous_connection_tokens: true });
+    const conn = await openWs(strict);
+    conn.send({ id: 1, connect: { token: connToken('') } });
+    const c = await conn.waitClose();
+    assert.equal(c.code, 3507); // was: accepted (the key was loaded and never read)
+    assert.equal(c.reason, 'permission denied');
+    await rawConnect(strict, { token: connToken('alice') }); // a user's token still connects
+  });
+
   test('no token and anonymous not allowed: close 3501', async () => {
     const server = await startServer();
     const conn = await openWs(server);

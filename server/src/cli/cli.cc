@@ -18,7 +18,6 @@
 #include <vector>
 
 #include "auth/signer.h"
-#include "config/channel_regex.h"
 #include "redis/address.h"
 #include "auth/verifier.h"
 #include "base/json_writer.h"
@@ -113,6 +112,7 @@ struct ServeFlags {
   int port = 0;
   std::string address;
   std::string log_level;
+  std::string log_format;
   int workers = 0;
   std::string name;
   std::string engine;
@@ -146,6 +146,9 @@ void AddServeFlags(CLI::App* app, ServeFlags* f) {
           ->check(CLI::IsMember({"memory", "redis"}));
   f->all = {f->port_opt,    f->address_opt, f->log_level_opt,
             f->workers_opt, f->name_opt,    f->engine_opt};
+  f->all.push_back(app->add_option("--log_format", f->log_format,
+                                   "Log records as text lines or JSON objects (config: log_format, default text)")
+                       ->check(CLI::IsMember({"text", "json"})));
   f->all.push_back(app->add_flag("--client_insecure", f->client_insecure,
                                  "Let clients connect, subscribe and publish without tokens or "
                                  "permissions (development only)"));
@@ -162,6 +165,7 @@ void ApplyServeFlags(const ServeFlags& f, config::Config* c) {
   if (f.port_opt->count() > 0) c->port = f.port;
   if (f.address_opt->count() > 0) c->address = f.address;
   if (f.log_level_opt->count() > 0) c->log_level = f.log_level;
+  if (!f.log_format.empty()) c->log_format = f.log_format;
   if (f.workers_opt->count() > 0) c->workers = f.workers;
   if (f.name_opt->count() > 0) c->name = f.name;
   if (f.engine_opt->count() > 0) c->engine = f.engine;
@@ -171,34 +175,61 @@ void ApplyServeFlags(const ServeFlags& f, config::Config* c) {
   if (f.prometheus) c->prometheus = true;
 }
 
-int RunServe(const ConfigPath& cp, const ServeFlags& flags) {
-  std::vector<std::string> warnings;
-  std::optional<config::Config> loaded = LoadConfig(cp, /*defaults_ok=*/true, &warnings);
-  if (!loaded) return kExitError;
-  config::Config c = std::move(*loaded);
-  ApplyServeFlags(flags, &c);
+// What serve runs on: the config file (or defaults), the environment, then the flags, validated
+// as a whole. The same steps run again on SIGHUP (node/serve.h ConfigLoader). `file_required`:
+// a reload of a node started from a file must read that file; if it is gone the reload fails
+// instead of silently falling back to defaults.
+config::LoadResult LoadServeConfig(const ConfigPath& cp, const ServeFlags& flags,
+                                   bool file_required) {
+  std::vector<std::string> env = config::CurrentEnvironment();
+  std::string path = cp.path();
+  config::LoadResult r;
+  if (!cp.given() && !file_required && !FileExists(path)) {
+    r = config::LoadString("{}", "defaults", env);
+    r.warnings.insert(r.warnings.begin(),
+                      fmt::format("{} not found: using defaults and the environment (create one "
+                                  "with `instant genconfig`)",
+                                  path));
+  } else {
+    r = config::LoadFile(path, env);
+  }
+  if (!r.ok) return r;
+  ApplyServeFlags(flags, &r.config);
   // Flags can change values the loader already checked (--engine redis); check the final config
   // and keep only warnings that are new.
-  std::string error;
   std::vector<std::string> final_warnings;
-  if (!config::Validate(c, c.source_path.empty() ? "defaults" : c.source_path, &error,
-                        &final_warnings)) {
-    for (const std::string& w : warnings) PrintWarning(w);
-    PrintError(error);
+  if (!config::Validate(r.config, r.config.source_path.empty() ? "defaults" : r.config.source_path,
+                        &r.error, &final_warnings)) {
+    r.ok = false;
+    return r;
+  }
+  std::set<std::string> seen(r.warnings.begin(), r.warnings.end());
+  for (std::string& w : final_warnings) {
+    if (seen.insert(w).second) r.warnings.push_back(std::move(w));
+  }
+  return r;
+}
+
+int RunServe(const ConfigPath& cp, const ServeFlags& flags) {
+  config::LoadResult r = LoadServeConfig(cp, flags, /*file_required=*/false);
+  if (!r.ok) {
+    for (const std::string& w : r.warnings) PrintWarning(w);
+    PrintError(r.error);
     return kExitError;
   }
-  std::set<std::string> seen(warnings.begin(), warnings.end());
-  for (std::string& w : final_warnings) {
-    if (seen.insert(w).second) warnings.push_back(std::move(w));
-  }
+  const config::Config& c = r.config;
   log::Level level = log::Level::kInfo;
   log::ParseLevel(c.log_level, &level);  // validated above
   log::SetLevel(level);
-  for (const std::string& w : warnings) log::Warn("{}", w);
+  log::Format format = log::Format::kText;
+  log::ParseFormat(c.log_format, &format);  // validated above
+  log::SetFormat(format);
+  for (const std::string& w : r.warnings) log::Warn("{}", w);
   log::Info("configuration: {}",
             c.source_path.empty() ? "defaults and environment" : c.source_path);
-  config::CompileChannelRegexes(c);  // validated above: they compile
-  return node::Serve(c);
+  // `cp` and `flags` live in Run's frame, which outlives Serve.
+  const bool from_file = !c.source_path.empty();
+  return node::Serve(c, [&cp, &flags, from_file] { return LoadServeConfig(cp, flags, from_file); });
 }
 
 // --- genconfig -----------------------------------------------------------------------------------
@@ -368,7 +399,12 @@ int Run(int argc, char** argv) {
   app.footer(
       "Configuration: config.json keys are Centrifugo's (v3 spellings accepted). Every key can "
       "be set\nfrom the environment as INSTANT_<KEY> (wins) or CENTRIFUGO_<KEY>; flags win over "
-      "both.\nReference: docs/configuration.md");
+      "both.\nReference: docs/configuration.md\n\n"
+      "Signals (serve): SIGINT/SIGTERM shut down gracefully (clients are told to reconnect).\n"
+      "SIGHUP reloads the configuration (same file, environment and flags): token keys, origins,\n"
+      "channel options and namespaces, API key, limits and log level apply at once; an invalid\n"
+      "file changes nothing; keys that need a restart (port, address, workers, name, engine,\n"
+      "redis_*, ping_interval, pong_timeout) are logged as not applied.");
 
   std::string root_config = kDefaultConfigPath;
   ConfigPath cp;

@@ -64,7 +64,7 @@ struct NodeCounters {
   std::atomic<uint64_t> ws_upgrades{0};        // WebSocket handshakes accepted
   std::atomic<uint64_t> ws_refused{0};         // WebSocket handshakes refused (bad request, origin)
   std::atomic<uint64_t> deliveries{0};         // publications and join/leave queued to clients
-  std::atomic<uint64_t> slow_drops{0};         // clients dropped for client_queue_max_size
+  std::atomic<uint64_t> slow_drops{0};         // slow clients: 3008, 3009, HTTP not reading
   CodeCounts disconnects;                      // by close code (3xxx/4xxx) sent by the server
   CodeCounts reply_errors;                     // by error code in replies to commands
 };

@@ -62,16 +62,16 @@ void Session::OnTransportClosed() {
   state_ = State::kClosed;
 }
 
-void Session::AfterJoin(size_t index, const config::ChannelOptions& opts) {
+void Session::AfterJoin(size_t index, bool presence, bool join_leave) {
   hub::Subscription& sub = mutable_subs()[index];
   const std::string_view channel = sub.channel->name;
-  if (opts.presence) {
+  if (presence) {
     sub.presence = true;
     engine::PresenceEntry entry{std::string(client_id()), user_, conn_info_, sub.chan_info};
     services_->engine->presence().Add(channel, entry, services_->config->presence_ttl.count(),
                                       services_->loop->now_ms());
   }
-  if (opts.join_leave) {
+  if (join_leave) {
     sub.join_leave = true;
     engine::JoinLeave event{channel, true, user_, client_id(), conn_info_, sub.chan_info};
     services_->engine->PublishJoinLeave(event);
@@ -92,12 +92,12 @@ void Session::LeaveChannel(size_t index) {
   }
 }
 
-void Session::Disconnect(const protocol::Disconnect& d) {
+void Session::Disconnect(const protocol::Disconnect& d, CloseMode mode) {
   if (state_ == State::kClosed) return;
   services_->counters->disconnects.Add(d.code);
   protocol::Version v = version();
   OnTransportClosed();
-  CloseTransport(d.code, protocol::CloseReason(v, d));
+  CloseTransport(d.code, protocol::CloseReason(v, d), mode);
 }
 
 // Messages waiting for an engine answer, per session: past this the client is not reading its
@@ -234,7 +234,40 @@ void Session::ReplyEmpty(uint32_t id, const protocol::Command& cmd) {
   protocol::AppendEmptyReply(out, version(), id, cmd.method);
 }
 
+CommandRateLimiter::Verdict Session::TakeCommandToken() {
+  const config::Config& cfg = *services_->config;
+  if (cfg.client_commands_per_second <= 0) return CommandRateLimiter::Verdict::kAllow;
+  // A reconnect resubscribes every channel at once: the bucket holds client_channel_limit on top
+  // of the burst, so that never costs a real client a 111 (docs/configuration.md).
+  const int64_t capacity = int64_t{cfg.client_commands_burst} + cfg.client_channel_limit;
+  const CommandRateLimiter::Verdict v =
+      rate_limiter_.Take(services_->loop->now_ms(), cfg.client_commands_per_second, capacity);
+  if (v != CommandRateLimiter::Verdict::kAllow && !rate_limit_logged_) {
+    rate_limit_logged_ = true;  // once per connection: a flood must not flood the log too
+    log::Info(log::With{{"client", client_id()}, {"user", user_}},
+              "client exceeds client_commands_per_second ({}/s, bucket of {}): its commands get "
+              "error 111, and it is disconnected with 3013 if it goes on",
+              cfg.client_commands_per_second, capacity);
+  }
+  return v;
+}
+
 bool Session::HandleCommand(const protocol::Command& cmd) {
+  switch (TakeCommandToken()) {
+    case CommandRateLimiter::Verdict::kAllow:
+      break;
+    case CommandRateLimiter::Verdict::kDisconnect:
+      Flush();  // the replies (111s included) to the commands before this one in the message
+      Disconnect(disconnect::kTooManyRequests);
+      return false;
+    case CommandRateLimiter::Verdict::kRefuse:
+      // Not executed. Commands without an id (pong, send) have no reply to carry the error: they
+      // count, and a pong still runs (it answers our own ping, and costs nothing).
+      if (cmd.id == 0) break;
+      if (state_ == State::kNew) return ConnectError(cmd.id, error::kTooManyRequests);
+      ReplyError(cmd.id, error::kTooManyRequests);
+      return true;
+  }
   if (state_ == State::kNew) {
     if (cmd.method != Method::kConnect || cmd.id == 0) {
       Disconnect(disconnect::kBadRequest);  // anything before connect (spec §2.1)
@@ -298,6 +331,11 @@ bool Session::HandleConnect(const protocol::Command& cmd) {
         return ConnectError(cmd.id, error::kTokenExpired);  // the SDK fetches a new token and reconnects
       case auth::TokenStatus::kOk:
         break;
+    }
+    if (claims.user.empty() && cfg.disallow_anonymous_connection_tokens) {
+      // As Centrifugo: a token for the anonymous user is refused outright (terminal, no retry).
+      Disconnect(disconnect::kPermissionDenied);
+      return false;
     }
     int64_t expiry = ExpiryOf(claims);
     if (expiry != 0 && expiry <= now) return ConnectError(cmd.id, error::kExpired);
@@ -379,7 +417,7 @@ bool Session::HandleConnect(const protocol::Command& cmd) {
     const config::ChannelOptions* opts = nullptr;
     if (services_->hub->Find(this, ch) >= 0 || hub::ResolveChannel(cfg, ch, &opts) != hub::ChannelStatus::kOk) continue;
     size_t index = services_->hub->Add(this, ch, true, 0, false, 0, {}, opts->force_push_join_leave);
-    AfterJoin(index, *opts);
+    AfterJoin(index, opts->presence, opts->join_leave);
   }
   next_presence_ms_ = services_->loop->now_ms() + cfg.client_presence_update_interval.count();
   SchedulePing(true);
@@ -467,7 +505,8 @@ bool Session::HandleSubscribe(const protocol::Command& cmd) {
   PendingSubscribe p;
   p.id = cmd.id;
   p.channel.assign(cmd.channel);
-  p.opts = opts;
+  p.presence = opts->presence;
+  p.join_leave = opts->join_leave;
   p.expires_at = expires_at;
   p.ttl = TtlSeconds(expires_at, now);
   p.data = std::move(claims.data);
@@ -607,7 +646,7 @@ void Session::FinishSubscribe(const PendingSubscribe& p, const engine::HistoryRe
   buffered_.clear();
   services_->hub->EndBuffering(this, index, top, hr != nullptr ? std::string_view(hr->top.epoch) : std::string_view());
   mutable_subs()[index].chan_info = p.chan_info;
-  AfterJoin(index, *p.opts);
+  AfterJoin(index, p.presence, p.join_leave);
   if (lost) OnInsufficientState(p.channel);
 }
 
@@ -705,7 +744,7 @@ void Session::ServerSubscribe(std::string_view channel) {
   protocol::AppendSubscribePush(line, version(), channel, protocol::SubscribeResult{});
   SendLines(line);  // the push precedes the channel's publications
   size_t index = services_->hub->Add(this, channel, true, 0, false, 0, {}, opts->force_push_join_leave);
-  AfterJoin(index, *opts);
+  AfterJoin(index, opts->presence, opts->join_leave);
 }
 
 void Session::ServerUnsubscribe(std::string_view channel) {

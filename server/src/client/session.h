@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "client/command_rate_limiter.h"
 #include "hub/hub.h"
 #include "protocol/codes.h"
 
@@ -66,8 +67,15 @@ class Session : public hub::Subscriber {
     version_known_ = true;
   }
 
-  // Server-initiated disconnect (API `disconnect`, shutdown, slow client...). Idempotent.
-  void Disconnect(const protocol::Disconnect& d);
+  // What happens to what is already queued for the client when it is disconnected.
+  enum class CloseMode : uint8_t {
+    kAfterQueued,  // the close frame follows everything queued (the usual disconnect)
+    kDropQueued,   // the client cannot keep up (3008, 3009): what has not started going out is
+                   // dropped and the close frame follows the frame in progress
+  };
+  // Server-initiated disconnect (API `disconnect`, shutdown, slow client...). Counts the code
+  // once, leaves every channel, closes with the code and the version's reason. Idempotent.
+  void Disconnect(const protocol::Disconnect& d, CloseMode mode = CloseMode::kAfterQueued);
 
   // Server API operations on this session (run on its loop).
   // `subscribe`: a server-side subscription, announced with a `subscribe` push.
@@ -88,8 +96,9 @@ class Session : public hub::Subscriber {
  protected:
   // Transport hooks. SendLines gets one or more JSON lines joined by '\n' for ONE text frame.
   virtual void SendLines(std::string_view lines) = 0;
-  // Sends the close frame for `code`/`reason` and closes the transport after flushing.
-  virtual void CloseTransport(uint16_t code, std::string_view reason) = 0;
+  // Sends the close frame for `code`/`reason` (after what is queued, or instead of it: `mode`)
+  // and closes the transport after flushing.
+  virtual void CloseTransport(uint16_t code, std::string_view reason, CloseMode mode) = 0;
   // Protocol v1 keepalive: a WebSocket-level ping frame (spec §1.6).
   virtual void SendTransportPing() = 0;
 
@@ -99,6 +108,8 @@ class Session : public hub::Subscriber {
   // Each handler appends its reply (or nothing) to replies_. A false return means the session
   // was disconnected and the rest of the message must be dropped.
   bool HandleCommand(const protocol::Command& cmd);
+  // client_commands_per_second: counts one command; logs the first refusal of the connection.
+  CommandRateLimiter::Verdict TakeCommandToken();
   bool HandleConnect(const protocol::Command& cmd);
   bool HandleSubscribe(const protocol::Command& cmd);
   bool HandleUnsubscribe(const protocol::Command& cmd);
@@ -107,11 +118,12 @@ class Session : public hub::Subscriber {
   bool HandleSubRefresh(const protocol::Command& cmd);
   bool HandleHistory(const protocol::Command& cmd);
   // What a subscribe needs once the stream position is known (positioned channels read it from
-  // the engine first; others finish at once).
+  // the engine first; others finish at once). Values only: the engine may answer after a config
+  // reload replaced the options this was built from (docs/architecture/threading.md).
   struct PendingSubscribe {
     uint32_t id = 0;
     std::string channel;
-    const config::ChannelOptions* opts = nullptr;
+    bool presence = false, join_leave = false;  // the channel's options at subscribe time
     int64_t expires_at = 0;
     uint32_t ttl = 0;
     std::string data;       // subscription token's data, raw JSON
@@ -125,8 +137,9 @@ class Session : public hub::Subscriber {
   void FailSubscribe(const PendingSubscribe& p);
   void ReplyHistory(uint32_t id, const engine::HistoryResult& hr);
   bool HandlePresence(const protocol::Command& cmd);
-  // After hub->Add: presence entry and join announcement per the channel's options.
-  void AfterJoin(size_t index, const config::ChannelOptions& opts);
+  // After hub->Add: presence entry and join announcement per the channel's options
+  // (ChannelOptions::presence, ::join_leave).
+  void AfterJoin(size_t index, bool presence, bool join_leave);
   // Leaves subs()[index]: presence entry removed, leave announced, hub membership dropped.
   void LeaveChannel(size_t index);
   // Whether a verified subscription token belongs to this connection and channel.
@@ -157,12 +170,14 @@ class Session : public hub::Subscriber {
   bool pong_pending_ = false;
   bool released_ = false;
   bool version_known_ = false;
+  bool rate_limit_logged_ = false;  // the first 111 of this connection was logged
   char client_id_[36];
   int64_t created_ms_ = 0;
   int64_t next_ping_ms_ = 0;
   int64_t pong_deadline_ms_ = 0;
   int64_t expires_at_ = 0;  // connection expiry, Unix seconds; 0 = never
   int64_t next_presence_ms_ = 0;
+  CommandRateLimiter rate_limiter_;
   std::string user_;
   std::string conn_info_;   // raw JSON from the token's info claim
   bool awaiting_ = false;     // an engine call is in flight

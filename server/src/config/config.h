@@ -43,6 +43,7 @@ struct Config {
   int workers = 0;      // event loops, 0..256; 0 = number of CPUs (instant-specific)
   std::string name;     // node name; "" -> NodeName() = "<hostname>_<port>"
   std::string log_level = "info";  // trace, debug, info, warn, error, none (base/log.h ParseLevel)
+  std::string log_format = "text";  // text or json (base/log.h: one record per line, fields)
   // "memory" (one node, the default) or "redis" (several nodes share Redis; docs/architecture/engines.md).
   std::string engine = "memory";
   // Redis engine: one address per shard ("host:port" or "redis://[[user]:password@]host[:port][/db]"),
@@ -79,6 +80,13 @@ struct Config {
   size_t client_queue_max_size = 1048576;  // bytes, > 0
   int client_user_connection_limit = 0;    // 0 = unlimited
   int client_connection_limit = 0;         // connected clients on this node; 0 = unlimited
+  // instant-specific command rate limit per connection (client/command_rate_limiter.h): a token
+  // bucket refilled at client_commands_per_second (0 = off) holding client_commands_burst +
+  // client_channel_limit commands, so a reconnect that resubscribes every channel a connection may
+  // hold is never limited. Over it: error 111; a whole bucket more: disconnect 3013.
+  // (Centrifugo PRO's client_command_rate_limit is an object of buckets: another key.)
+  int client_commands_per_second = 100;  // 0..1000000
+  int client_commands_burst = 200;       // 1..1000000
   std::chrono::milliseconds client_stale_close_delay{10000}, client_expired_close_delay{25000},
       client_expired_sub_close_delay{25000};
   std::chrono::milliseconds client_presence_update_interval{27000};

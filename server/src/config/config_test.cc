@@ -372,6 +372,8 @@ TEST(ConfigValidation, EngineLogLevelBoundariesRegexPersonal) {
   for (const char* level : {"trace", "debug", "info", "warn", "error", "none"}) {
     Ok(std::string(R"({"log_level": ")") + level + "\"}");
   }
+  EXPECT_THAT(Error(R"({"log_format": "xml"})"), HasSubstr("\"log_format\" must be text or json, got \"xml\""));
+  Ok(R"({"log_format": "json"})");
   EXPECT_EQ(Error(R"({"channel_namespace_boundary": ""})"),
             "config.json: \"channel_namespace_boundary\" must not be empty: use \":\" (the "
             "default)");
@@ -734,6 +736,39 @@ TEST(ConfigEnv, CurrentEnvironmentFilters) {
 
 // ---------------------------------------------------------------------------------------------
 // Files
+
+// ---------------------------------------------------------------------------------------------
+// Command rate limit (instant-specific keys)
+
+TEST(ConfigRateLimit, DefaultsRangesAndEnvironment) {
+  Config d = Ok("{}");
+  EXPECT_EQ(d.client_commands_per_second, 100);
+  EXPECT_EQ(d.client_commands_burst, 200);
+  Config off = Ok(R"({"client_commands_per_second": 0, "client_commands_burst": 1})");
+  EXPECT_EQ(off.client_commands_per_second, 0);
+  EXPECT_EQ(off.client_commands_burst, 1);
+  EXPECT_THAT(Error(R"({"client_commands_per_second": -1})"),
+              HasSubstr("\"client_commands_per_second\" must be an integer from 0 to 1000000"));
+  EXPECT_THAT(Error(R"({"client_commands_per_second": 1000001})"),
+              HasSubstr("\"client_commands_per_second\" must be an integer from 0 to 1000000"));
+  EXPECT_THAT(Error(R"({"client_commands_burst": 0})"),
+              HasSubstr("\"client_commands_burst\" must be an integer from 1 to 1000000"));
+  Config env = Ok("{}", {"INSTANT_CLIENT_COMMANDS_PER_SECOND=7", "CENTRIFUGO_CLIENT_COMMANDS_BURST=9"});
+  EXPECT_EQ(env.client_commands_per_second, 7);
+  EXPECT_EQ(env.client_commands_burst, 9);
+}
+
+TEST(ConfigRateLimit, CentrifugoProBucketsAreIgnoredWithAPointer) {
+  // Centrifugo PRO's objects must not break a config (nor be mistaken for our integers).
+  std::vector<std::string> w = Warnings(
+      R"({"client_command_rate_limit": {"enabled": true, "default": {"buckets": [{"interval": "1s", "rate": 60}]}},
+          "client_command_throttling": {"enabled": false}})");
+  ASSERT_EQ(w.size(), 2u);
+  EXPECT_THAT(w[0], HasSubstr("key \"client_command_rate_limit\" is ignored"));
+  EXPECT_THAT(w[0], HasSubstr("client_commands_per_second"));
+  EXPECT_THAT(w[1], HasSubstr("key \"client_command_throttling\" is ignored"));
+  EXPECT_EQ(Ok(R"({"client_command_rate_limit": {"enabled": true}})").client_commands_per_second, 100);
+}
 
 class ConfigFileTest : public ::testing::Test {
  protected:

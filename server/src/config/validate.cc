@@ -133,6 +133,12 @@ bool Validator::Server() {
                     "none, got {}: use \"info\" (the default)",
                     Origin("log_level"), Quote(c_.log_level)));
   }
+  log::Format format;
+  if (!log::ParseFormat(c_.log_format, &format)) {
+    return Fail(fmt::format("{}: \"log_format\" must be text or json, got {}: use \"text\" (the default) or \"json\" "
+                            "(one JSON object per line, for log shippers)",
+                            Origin("log_format"), Quote(c_.log_format)));
+  }
   if (c_.engine == "redis") {
     for (const std::string& a : c_.redis_address) {
       if (a.empty()) {

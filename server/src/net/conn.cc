@@ -90,6 +90,15 @@ void Conn::Flush() {
     // Consume what the kernel took: first the backlog, then queued references.
     size_t written = static_cast<size_t>(w);
     if (written > 0) progress = true;
+    if (framed_) {
+      // All taken: the queue ended on a frame boundary (see the header). Otherwise find where
+      // the frame in progress ends; only this slow path parses frame headers.
+      if (written == total) {
+        frame_rest_ = 0;
+      } else {
+        TrackFrameInProgress(written);
+      }
+    }
     if (out_pos_ < out_.size()) {
       size_t take = std::min(written, out_.size() - out_pos_);
       out_pos_ += static_cast<uint32_t>(take);
@@ -131,7 +140,7 @@ void Conn::Flush() {
   }
   UpdateInterest();
   if (closed_) return;
-  if (queued_bytes() > max_backlog_) {
+  if (queued_bytes() > max_backlog_ && !closing_) {  // a closing queue no longer grows
     OnBacklogExceeded();
     return;
   }
@@ -141,18 +150,81 @@ void Conn::Flush() {
   }
 }
 
+void Conn::TrackFrameInProgress(size_t written) {
+  if (written < frame_rest_) {
+    frame_rest_ -= static_cast<uint32_t>(written);
+    return;
+  }
+  written -= frame_rest_;
+  size_t pos = out_pos_ + frame_rest_;
+  frame_rest_ = 0;
+  // Whole frames in the backlog (their headers are there: nothing has been erased yet)...
+  while (written > 0 && pos < out_.size()) {
+    const size_t left = out_.size() - pos;
+    size_t size = FrameSizeAt(out_.data() + pos, left);
+    if (size == 0 || size > left) size = left;  // not a frame: the rest of the backlog is one
+    if (written < size) {
+      frame_rest_ = static_cast<uint32_t>(size - written);
+      return;
+    }
+    written -= size;
+    pos += size;
+  }
+  // ...then queued references, one frame each. A partly taken one is copied to the head of the
+  // backlog at the end of the flush, which keeps frame_rest_ inside out_.
+  for (Pending* p = pending_head_; written > 0 && p != nullptr; p = p->next) {
+    if (written < p->size) {
+      frame_rest_ = static_cast<uint32_t>(p->size - written);
+      return;
+    }
+    written -= p->size;
+  }
+}
+
 void Conn::UpdateInterest() {
   bool want = out_pos_ < out_.size();
   if (want == want_write_ || closed_) return;
   want_write_ = want;
-  loop_->Modify(fd_, EPOLLIN | EPOLLRDHUP | (want ? uint32_t{EPOLLOUT} : 0u), this);
+  const uint32_t read = input_stopped_ ? 0u : uint32_t{EPOLLIN};
+  loop_->Modify(fd_, read | EPOLLRDHUP | (want ? uint32_t{EPOLLOUT} : 0u), this);
 }
 
 void Conn::OnBacklogExceeded() { Close(); }
 
+size_t Conn::FrameSizeAt(const char* /*data*/, size_t size) { return size; }
+
 void Conn::CloseAfterFlush() {
   if (closed_ || closing_) return;
   closing_ = true;
+  MarkDirty();
+}
+
+void Conn::EnableFraming() {
+  if (pending_head_ != nullptr) MaterializePending();  // keeps frame_rest_ inside out_
+  framed_ = true;
+  frame_rest_ = static_cast<uint32_t>(out_.size() - out_pos_);
+}
+
+void Conn::CloseDroppingQueued(std::string_view last_frame) {
+  if (closed_ || closing_) return;
+  // Queued references never started going out (a partly written one was copied into the backlog
+  // at the end of its flush); neither did the backlog past the frame in progress.
+  if (!framed_) MaterializePending();
+  pending_head_ = pending_tail_ = nullptr;
+  pending_bytes_ = 0;
+  const size_t keep = framed_ ? std::min<size_t>(frame_rest_, out_.size() - out_pos_) : out_.size() - out_pos_;
+  // A new string: the old one may hold client_queue_max_size bytes of capacity.
+  std::string out;
+  out.reserve(keep + last_frame.size());
+  out.append(out_, out_pos_, keep);
+  out.append(last_frame);
+  out_.swap(out);
+  out_pos_ = 0;
+  closing_ = true;
+  input_stopped_ = true;
+  write_stalled_since_ms_ = loop_->now_ms();
+  want_write_ = true;  // the last frame waits
+  loop_->Modify(fd_, EPOLLRDHUP | EPOLLOUT, this);
   MarkDirty();
 }
 

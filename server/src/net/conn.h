@@ -11,7 +11,17 @@
 //   - Order is preserved: Write() after WriteShared() in the same iteration first moves the queued
 //     references into the backlog.
 //   - Flush() (called by the loop at the end of the iteration) issues one writev for the backlog
-//     and all queued references. A backlog above max_backlog() calls OnBacklogExceeded().
+//     and all queued references. A backlog above max_backlog() calls OnBacklogExceeded(), unless
+//     the connection is closing: nothing can be queued then, its queue no longer grows.
+//
+// Frames (EnableFraming): a subclass whose output is a sequence of frames (WebSocket) lets the
+// connection know where they start, so that CloseDroppingQueued() can drop what has not started
+// going out without cutting a frame in two. Each WriteShared() call must carry whole frames (if
+// several, they count as one); Write() calls may carry parts of a frame, but what is queued when
+// Flush() runs must end on a frame boundary. The connection keeps one number for it (frame_rest_:
+// what is left of the frame the kernel took part of) and parses frame headers (FrameSizeAt) only
+// for bytes that leave from the backlog after a partial write, so a connection whose kernel takes
+// everything pays nothing.
 //
 // Lifetime: owned by its loop. After Close() the object stays valid until the end of the current
 // iteration, then the loop deletes it. OnClose() runs exactly once.
@@ -58,6 +68,17 @@ class Conn : public IoHandler {
   // Close() is called. Used after a WebSocket close frame or an HTTP "Connection: close" reply,
   // so that the peer reads our last bytes instead of a reset.
   void CloseAfterFlush();
+  // The output is a sequence of frames from here on, FrameSizeAt() tells their sizes. Whatever is
+  // queued now (an HTTP 101 response) counts as one frame that has started going out.
+  void EnableFraming();
+  // Closing a peer that cannot keep up (slow WebSocket client): drops every queued byte that has
+  // not started going out, except the rest of the frame in progress (cutting it would corrupt the
+  // stream), queues `last_frame` (a close frame) after it, and closes like CloseAfterFlush(), with
+  // one difference: input is no longer read (only the peer's FIN or reset is watched, so a peer
+  // that floods us meanwhile meets TCP backpressure). The write-stall clock restarts: the peer
+  // gets the caller's grace time from now to take the rest. Without EnableFraming() nothing queued
+  // is dropped. No-op once closing or closed.
+  void CloseDroppingQueued(std::string_view last_frame);
   // Closes the socket now; queued bytes are dropped.
   void Close();
   // Presents the unconsumed input to OnRead again: for a subclass that stopped consuming while it
@@ -75,8 +96,13 @@ class Conn : public IoHandler {
   virtual size_t OnRead(char* data, size_t size) = 0;
   // The socket is gone (peer closed, error, or Close()). Called once.
   virtual void OnClose() = 0;
-  // The backlog grew past max_backlog(). Default: Close().
+  // The backlog grew past max_backlog() (checked after each flush while not closing). Default:
+  // Close().
   virtual void OnBacklogExceeded();
+  // After EnableFraming(): the size (header included) of the frame that starts at data[0, size),
+  // which always holds the whole frame. Called only for frames that leave from the backlog after
+  // a partial write. Default: `size` (the rest of the backlog is one frame).
+  virtual size_t FrameSizeAt(const char* data, size_t size);
 
  private:
   struct Pending {
@@ -87,6 +113,9 @@ class Conn : public IoHandler {
 
   void HandleReadable();
   void MaterializePending();
+  // After EnableFraming: moves frame_rest_ past `written` more bytes (those the kernel just took
+  // from the head of the queue, not yet consumed) when a writev took only part of the queue.
+  void TrackFrameInProgress(size_t written);
   void UpdateInterest();
   void MarkDirty();
   void ReleaseInput();
@@ -101,7 +130,12 @@ class Conn : public IoHandler {
   bool want_write_ = false;
   bool half_closed_ = false;
   bool flush_first_ = false;
+  bool framed_ = false;         // EnableFraming() was called
+  bool input_stopped_ = false;  // CloseDroppingQueued(): EPOLLIN is off, only FIN/reset is watched
   uint32_t out_pos_ = 0;  // bytes of out_ already written
+  // After EnableFraming: bytes at the head of the queue (from out_pos_, always inside out_) that
+  // belong to a frame the kernel has taken part of; 0 = the queue starts on a frame boundary.
+  uint32_t frame_rest_ = 0;
   size_t max_backlog_ = SIZE_MAX;
   std::string out_;       // backlog: bytes not yet accepted by the kernel
   std::string in_;        // unconsumed input (partial frame or request)

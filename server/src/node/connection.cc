@@ -1,5 +1,6 @@
 #include "node/connection.h"
 
+#include <algorithm>
 #include <string>
 
 #include "api/api.h"
@@ -119,6 +120,7 @@ size_t Connection::HandleRequest(char* data, size_t size) {
     if (!forced.empty()) SetVersion(forced == "v1" ? protocol::Version::kV1 : protocol::Version::kV2);
     ws::AppendAcceptResponse(out, u.sec_key, hs.subprotocol);
     Write(out);
+    EnableFraming();  // a slow client's queue is dropped on frame boundaries (DropSlow)
     mode_ = Mode::kWebSocket;
     worker_->node()->counters().ws_upgrades.fetch_add(1, std::memory_order_relaxed);
     set_flush_first(false);
@@ -258,7 +260,7 @@ size_t Connection::ReadWebSocket(char* data, size_t size) {
 
 void Connection::WsClose(uint16_t code, std::string_view reason) {
   Session::OnTransportClosed();
-  CloseTransport(code, reason);
+  CloseTransport(code, reason, CloseMode::kAfterQueued);
 }
 
 void Connection::SendLines(std::string_view lines) {
@@ -268,14 +270,23 @@ void Connection::SendLines(std::string_view lines) {
   Write(lines);
 }
 
-void Connection::CloseTransport(uint16_t code, std::string_view reason) {
+void Connection::CloseTransport(uint16_t code, std::string_view reason, CloseMode mode) {
   if (closing() || closed()) return;
   if (mode_ == Mode::kWebSocket) {
     std::string frame;
     ws::AppendClose(frame, code, reason);
+    if (mode == CloseMode::kDropQueued) {
+      closing_since_ms_ = loop()->now_ms();
+      CloseDroppingQueued(frame);
+      return;
+    }
     Write(frame);
   }
   BeginClosing();
+}
+
+size_t Connection::FrameSizeAt(const char* data, size_t size) {
+  return static_cast<size_t>(std::min<uint64_t>(ws::ServerFrameSize(data, size), size));
 }
 
 void Connection::SendTransportPing() {
@@ -290,27 +301,43 @@ void Connection::OnClose() {
 }
 
 void Connection::OnBacklogExceeded() {
-  // The client does not read fast enough (client_queue_max_size). Its socket is full, so a close
-  // frame could not reach it either: drop the connection; the client reconnects and recovers.
+  // The peer does not read fast enough (client_queue_max_size).
   if (mode_ == Mode::kHttp) {
+    // No close frame to send (pipelined requests whose responses are not read): drop TCP.
     log::Info("closing an HTTP connection that does not read its responses, {} bytes queued", queued_bytes());
-  } else {
-    log::Info("client {} (user \"{}\"): disconnecting slow client, {} bytes queued", client_id(), user(),
-              queued_bytes());
+    worker_->node()->counters().slow_drops.fetch_add(1, std::memory_order_relaxed);
+    Close();
+    return;
   }
+  log::Info("client {} (user \"{}\"): disconnecting slow client (3008), {} bytes queued", client_id(), user(),
+            queued_bytes());
+  DropSlow(protocol::disconnect::kSlow);
+}
+
+void Connection::DropSlow(const protocol::Disconnect& d) {
+  // Once per client: CloseTransport makes the connection closing(), and callers check that.
   worker_->node()->counters().slow_drops.fetch_add(1, std::memory_order_relaxed);
-  Session::OnTransportClosed();
-  Close();
+  // The client reconnects (3008 and 3009 are not terminal) and recovers what it missed. A full
+  // socket may not take the close frame either: OnTick bounds the wait.
+  Session::Disconnect(d, CloseMode::kDropQueued);
+  if (!closing()) Close();  // the session had already ended: nothing left to say
 }
 
 void Connection::OnTick() {
   if (closed()) return;
   const int64_t now = loop()->now_ms();
+  const config::Config& cfg = worker_->node()->config();
+  // websocket_write_timeout: a client whose socket took nothing for that long has stopped reading.
+  const int64_t stalled = write_stalled_since_ms();
+  const int64_t write_timeout = cfg.websocket_write_timeout.count();
+  const bool write_stalled =
+      mode_ == Mode::kWebSocket && write_timeout > 0 && stalled != 0 && now - stalled >= write_timeout;
   if (closing()) {
-    if (now - closing_since_ms_ >= kCloseHandshakeMs) Close();
+    // The grace of a closing WebSocket: its close frame must leave (the socket taking bytes at
+    // least every websocket_write_timeout) and the peer answer within kCloseHandshakeMs in all.
+    if (now - closing_since_ms_ >= kCloseHandshakeMs || write_stalled) Close();
     return;
   }
-  const config::Config& cfg = worker_->node()->config();
   if (mode_ == Mode::kHttp) {
     if (awaiting_response_) return;  // the engine answers; the request is complete
     const int64_t timeout = cfg.handshake_timeout.count();
@@ -324,17 +351,13 @@ void Connection::OnTick() {
     }
     return;
   }
-  // websocket_write_timeout: a client whose socket took nothing for that long has stopped
-  // reading; it is dropped like a slow one (its buffer may still be under client_queue_max_size).
-  const int64_t stalled = write_stalled_since_ms();
-  const int64_t write_timeout = cfg.websocket_write_timeout.count();
-  if (write_timeout > 0 && stalled != 0 && now - stalled >= write_timeout) {
-    log::Info("client {} (user \"{}\"): disconnecting, its socket took nothing for {} ms (websocket_write_timeout), "
-              "{} bytes queued",
+  // A stalled client is closed like a slow one, with 3009 "write error" (spec §4.2: Centrifugo's
+  // code for its write timeout), even under client_queue_max_size.
+  if (write_stalled) {
+    log::Info("client {} (user \"{}\"): disconnecting (3009), its socket took nothing for {} ms "
+              "(websocket_write_timeout), {} bytes queued",
               client_id(), user(), now - stalled, queued_bytes());
-    worker_->node()->counters().slow_drops.fetch_add(1, std::memory_order_relaxed);
-    Session::OnTransportClosed();
-    Close();
+    DropSlow(protocol::disconnect::kWriteError);
     return;
   }
   Session::OnTick();

@@ -36,10 +36,13 @@ class Connection final : public net::Conn, public client::Session {
  protected:
   size_t OnRead(char* data, size_t size) override;
   void OnClose() override;
+  // A WebSocket client over client_queue_max_size is closed with 3008 "slow" (DropSlow); an HTTP
+  // peer that does not read its responses is dropped.
   void OnBacklogExceeded() override;
+  size_t FrameSizeAt(const char* data, size_t size) override;
 
   void SendLines(std::string_view lines) override;
-  void CloseTransport(uint16_t code, std::string_view reason) override;
+  void CloseTransport(uint16_t code, std::string_view reason, CloseMode mode) override;
   void SendTransportPing() override;
 
  private:
@@ -51,6 +54,10 @@ class Connection final : public net::Conn, public client::Session {
   size_t HandleRequest(char* data, size_t size);
   void WsClose(uint16_t code, std::string_view reason);
   void BeginClosing();
+  // A WebSocket client that cannot keep up (3008 slow, 3009 write error): counted once, its
+  // queue dropped behind the frame in progress, then the close frame, then a bounded grace
+  // (OnTick: websocket_write_timeout without progress, kCloseHandshakeMs in all).
+  void DropSlow(const protocol::Disconnect& d);
 
   Worker* worker_;
   Mode mode_ = Mode::kHttp;

@@ -10,6 +10,7 @@
 #include "base/log.h"
 #include "base/random.h"
 #include "config/config.h"
+#include "config/reload.h"
 #include "config/version.h"
 #include "engine/deferred_engine.h"
 #include "engine/memory_engine.h"
@@ -17,6 +18,7 @@
 #include "engine/memory_history.h"
 #include "engine/memory_presence.h"
 #include "hub/channel_rules.h"
+#include "node/config_snapshot.h"
 #include "node/connection.h"
 #include "node/serve.h"
 #include "protocol/codes.h"
@@ -24,19 +26,25 @@
 #include "ws/frame.h"
 
 namespace instant::node {
+namespace {
+
+// The worker whose loop runs on this thread (set when its thread starts), so that code reached
+// through Node (Node::config(), ::origins()) reads that loop's snapshot and never the main
+// thread's, which a reload replaces at any moment.
+thread_local const Worker* t_worker = nullptr;
+
+}  // namespace
 
 // ---- Worker ---------------------------------------------------------------------------------
 
 Worker::Worker(Node* node, int index) : node_(node), loop_(index), hub_(&loop_, &node->registry()) {
-  services_.config = &node->config();
-  services_.verifier = node->verifier();
+  ApplyConfig(node->current_snapshot());
   services_.hub = &hub_;
   services_.loop = &loop_;
   services_.decoder = &decoder_;
   services_.counters = &node->counters();
   services_.users = &node->users();
   services_.version = kVersion;
-  api_.config = &node->config();
   api_.counters = &node->counters();
   api_.node = &node->info();
   api_.clients = node;
@@ -58,6 +66,18 @@ Worker::~Worker() {
   for (Connection* c : std::vector<Connection*>(conns_)) c->Close();
   loop_.RunOnce(0);
 }
+
+void Worker::ApplyConfig(std::shared_ptr<const ConfigSnapshot> snapshot) {
+  // Sessions and API handlers reach the config through these pointers, re-read on every use: the
+  // next command, request or tick sees the new snapshot; nothing keeps a pointer into the old one
+  // past the current call (threading.md), so it can go now.
+  snapshot_ = std::move(snapshot);
+  services_.config = &snapshot_->config;
+  services_.verifier = snapshot_->verifier.get();
+  api_.config = &snapshot_->config;
+}
+
+const config::Config& Worker::config() const { return snapshot_->config; }
 
 void Worker::Accept(int fd) {
   auto* conn = new Connection(this, fd);
@@ -87,7 +107,7 @@ void Worker::Tick() {
     node_->engine()->history().Sweep(loop_.now_ms());
     node_->engine()->presence().Sweep(loop_.now_ms());
   }
-  const int64_t check_delay = node_->config().client_channel_position_check_delay.count();
+  const int64_t check_delay = config().client_channel_position_check_delay.count();
   if (check_delay > 0 && loop_.now_ms() >= next_position_check_ms_) {
     if (next_position_check_ms_ != 0) CheckPositions();
     next_position_check_ms_ = loop_.now_ms() + check_delay;
@@ -99,7 +119,7 @@ void Worker::Tick() {
 }
 
 void Worker::CheckPositions() {
-  const config::Config& cfg = node_->config();
+  const config::Config& cfg = config();
   std::vector<std::string> channels;
   hub_.ForEachPositionedChannel([&](std::string_view name) { channels.emplace_back(name); });
   engine::HistoryQuery top_only;  // limit 0: the stream top, no publications
@@ -136,7 +156,8 @@ void Worker::BeginShutdown() {
 
 // ---- Node -----------------------------------------------------------------------------------
 
-Node::Node(const config::Config& config) : config_(config), origins_(config.allowed_origins) {}
+Node::Node(const config::Config& config, ConfigLoader reload)
+    : start_config_(config), reload_(std::move(reload)) {}
 
 Node::~Node() {
   for (auto& w : workers_) {
@@ -146,29 +167,31 @@ Node::~Node() {
   workers_.clear();
 }
 
+const ConfigSnapshot& Node::SnapshotHere() const {
+  if (t_worker != nullptr && t_worker->node() == this) return t_worker->snapshot();
+  return *snapshot_;
+}
+
+const config::Config& Node::config() const { return SnapshotHere().config; }
+const auth::Verifier* Node::verifier() const { return SnapshotHere().verifier.get(); }
+const ws::OriginPolicy& Node::origins() const { return SnapshotHere().origins; }
+
 bool Node::Start(std::string* error) {
-  auth::VerifierConfig vc;
-  vc.hmac_secret = config_.token_hmac_secret_key;
-  vc.rsa_public_pem = config_.token_rsa_public_key;
-  vc.ecdsa_public_pem = config_.token_ecdsa_public_key;
-  vc.audience = config_.token_audience;
-  vc.issuer = config_.token_issuer;
-  if (!vc.hmac_secret.empty() || !vc.rsa_public_pem.empty() || !vc.ecdsa_public_pem.empty()) {
-    verifier_ = auth::Verifier::Create(vc, error);
-    if (!verifier_) return false;
-  }
+  snapshot_ = BuildConfigSnapshot(start_config_, error);
+  if (!snapshot_) return false;
+  const config::Config& cfg = snapshot_->config;  // restart-only keys: fixed from here on
   uid_ = NewUuidV4();
   char host[256] = {0};
   gethostname(host, sizeof(host) - 1);
-  int n = config_.workers > 0 ? config_.workers : static_cast<int>(std::thread::hardware_concurrency());
+  int n = cfg.workers > 0 ? cfg.workers : static_cast<int>(std::thread::hardware_concurrency());
   if (n <= 0) n = 1;
   for (int i = 0; i < n; ++i) workers_.push_back(std::make_unique<Worker>(this, i));
-  port_ = config_.port;
-  name_ = config_.name.empty() ? std::string(host) + "_" + std::to_string(port_) : config_.name;
+  port_ = cfg.port;
+  name_ = cfg.name.empty() ? std::string(host) + "_" + std::to_string(port_) : cfg.name;
   if (!StartEngine(error)) return false;
   Worker* first = workers_[0].get();
   first->listener = net::Listener::Open(
-      &first->loop(), config_.address, config_.port,
+      &first->loop(), cfg.address, cfg.port,
       [this](int fd) {
         Worker* w = NextWorker();
         if (w->loop().on_loop_thread()) {
@@ -206,9 +229,10 @@ std::vector<api::ClusterNode> Node::ClusterNodes() const {
 }
 
 bool Node::StartEngine(std::string* error) {
-  if (config_.engine == "redis") {
+  const config::Config& cfg = snapshot_->config;  // engine and redis_* are restart-only
+  if (cfg.engine == "redis") {
     engine::RedisEngineOptions o;
-    for (const std::string& text : config_.redis_address) {
+    for (const std::string& text : cfg.redis_address) {
       redis::Address a;
       std::string problem;
       if (!redis::ParseAddress(text, &a, &problem)) {
@@ -217,14 +241,14 @@ bool Node::StartEngine(std::string* error) {
       }
       o.addresses.push_back(std::move(a));
     }
-    o.prefix = config_.redis_prefix;
-    o.password = config_.redis_password;
-    o.user = config_.redis_user;
-    o.db = config_.redis_db;
+    o.prefix = cfg.redis_prefix;
+    o.password = cfg.redis_password;
+    o.user = cfg.redis_user;
+    o.db = cfg.redis_db;
     o.node_uid = uid_;
     o.node_name = name_;
-    o.connect_timeout_ms = config_.redis_connect_timeout.count();
-    o.io_timeout_ms = config_.redis_io_timeout.count();
+    o.connect_timeout_ms = cfg.redis_connect_timeout.count();
+    o.io_timeout_ms = cfg.redis_io_timeout.count();
     std::vector<net::Loop*> loops;
     for (auto& w : workers_) loops.push_back(&w->loop());
     auto redis = std::make_unique<engine::RedisEngine>(std::move(o), this, std::move(loops));
@@ -366,26 +390,34 @@ int Node::Run() {
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
   for (auto& w : workers_) {
     Worker* worker = w.get();
     worker->thread = std::thread([worker] {
+      t_worker = worker;
       worker->loop().BindToCurrentThread();
       worker->loop().Run();
     });
   }
+  const config::Config& cfg = snapshot_->config;
   log::Info("instant {} serving on {}:{} ({} workers, engine {})", kVersion,
-            config_.address.empty() ? "0.0.0.0" : config_.address, port_, workers_.size(), engine_->name());
+            cfg.address.empty() ? "0.0.0.0" : cfg.address, port_, workers_.size(), engine_->name());
   int sig = 0;
-  sigwait(&set, &sig);
+  while (sigwait(&set, &sig) == 0 && sig == SIGHUP) {
+    log::Info("received SIGHUP, reloading the configuration");
+    Reload();
+  }
+  // Read after the reloads: shutdown_timeout is reloadable.
+  const std::chrono::milliseconds shutdown_timeout = snapshot_->config.shutdown_timeout;
   log::Info("received {}, shutting down (clients are told to reconnect; up to {} ms)",
-            sig == SIGINT ? "SIGINT" : "SIGTERM", config_.shutdown_timeout.count());
+            sig == SIGINT ? "SIGINT" : "SIGTERM", shutdown_timeout.count());
   for (auto& w : workers_) {
     Worker* worker = w.get();
     worker->loop().Post([worker] { worker->BeginShutdown(); });
   }
-  auto deadline = std::chrono::steady_clock::now() + config_.shutdown_timeout;
+  auto deadline = std::chrono::steady_clock::now() + shutdown_timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     size_t open = 0;
     for (auto& w : workers_) open += w->open_connections();
@@ -401,8 +433,66 @@ int Node::Run() {
   return 0;
 }
 
-int Serve(const config::Config& config) {
-  Node node(config);
+void Node::Reload() {
+  if (!reload_) {
+    log::Warn("config reload: this node was not started from a configuration it can read again");
+    return;
+  }
+  config::LoadResult loaded = reload_();
+  for (const std::string& w : loaded.warnings) log::Warn("config reload: {}", w);
+  if (!loaded.ok) {
+    log::Error("config reload failed, the running configuration stays: {}", loaded.error);
+    return;
+  }
+  const std::string source = loaded.config.source_path.empty() ? "defaults and environment" : loaded.config.source_path;
+  config::ReloadPlan plan = config::PlanReload(snapshot_->config, std::move(loaded.config));
+  for (const config::RestartOnlyChange& c : plan.restart) {
+    if (c.running.empty()) {
+      log::Warn("config reload: \"{}\" changed, but it needs a restart: NOT applied", c.key);
+    } else {
+      log::Warn("config reload: \"{}\" changed from {} to {}, but it needs a restart: NOT applied (still {})",
+                c.key, c.running, c.loaded, c.running);
+    }
+  }
+  if (plan.applied.empty()) {
+    log::Info("config reload: {}: nothing to apply", source);
+    return;
+  }
+  // The merged config keeps the running values of restart-only keys, which the validation rules
+  // only relate to each other (config/reload.h); checked again all the same, it costs nothing.
+  std::string error;
+  if (!config::Validate(plan.config, source, &error)) {
+    log::Error("config reload failed, the running configuration stays: {}", error);
+    return;
+  }
+  std::shared_ptr<const ConfigSnapshot> snapshot = BuildConfigSnapshot(std::move(plan.config), &error);
+  if (!snapshot) {
+    log::Error("config reload failed, the running configuration stays: {}: {}", source, error);
+    return;
+  }
+  // More verbose: before the summary line, so it shows; less verbose: after it, for the same reason.
+  log::Level level = log::Level::kInfo;
+  log::ParseLevel(snapshot->config.log_level, &level);  // validated
+  const bool quieter = level > log::GetLevel();
+  log::Format format = log::Format::kText;
+  log::ParseFormat(snapshot->config.log_format, &format);  // validated
+  log::SetFormat(format);
+  if (!quieter) log::SetLevel(level);
+  snapshot_ = snapshot;
+  // Each loop switches between two of its events; until then it serves on the previous snapshot,
+  // whole. The task holds the new one, so a loop never sees a half-built or freed config.
+  for (auto& w : workers_) {
+    Worker* worker = w.get();
+    worker->loop().Post([worker, snapshot] { worker->ApplyConfig(snapshot); });
+  }
+  std::string applied;
+  for (const std::string& key : plan.applied) applied += (applied.empty() ? "" : ", ") + key;
+  log::Info("config reloaded from {}: applied {}", source, applied);
+  if (quieter) log::SetLevel(level);
+}
+
+int Serve(const config::Config& config, ConfigLoader reload) {
+  Node node(config, std::move(reload));
   std::string error;
   if (!node.Start(&error)) {
     log::Error("{}", error);

@@ -12,8 +12,14 @@
 // through Loop::Post for the others. Each worker's hub then queues the frame on its local
 // subscribers, and each loop flushes every connection once per iteration.
 //
-// Threading: Node's members are immutable after Start() except the atomics in NodeCounters; each
-// Worker is touched only by its own thread (docs/architecture/threading.md).
+// Configuration: held as an immutable ConfigSnapshot (node/config_snapshot.h). SIGHUP makes the
+// main thread re-read it (Serve's ConfigLoader), apply what can change safely and hand the new
+// snapshot to every worker through its loop; each loop reads only its own snapshot, so no reader
+// ever sees a half-updated config (docs/architecture/threading.md "Config reload").
+//
+// Threading: Node's members are immutable after Start() except the atomics in NodeCounters and
+// the main thread's current snapshot; each Worker is touched only by its own thread
+// (docs/architecture/threading.md).
 
 #include <atomic>
 #include <memory>
@@ -28,6 +34,7 @@
 #include "hub/hub.h"
 #include "net/listener.h"
 #include "net/loop.h"
+#include "node/serve.h"
 #include "protocol/decoder.h"
 #include "ws/handshake.h"
 
@@ -46,6 +53,7 @@ namespace instant::node {
 
 class Connection;
 class Node;
+struct ConfigSnapshot;
 
 class Worker {
  public:
@@ -61,6 +69,13 @@ class Worker {
                       const std::function<void(client::Session&)>& fn);
   // Graceful shutdown: close the listener (worker 0), disconnect every client.
   void BeginShutdown();
+  // Makes `snapshot` this loop's configuration (a reload). Runs on this worker's loop (or before
+  // it runs); the previous snapshot is released here once nothing on this loop holds it.
+  void ApplyConfig(std::shared_ptr<const ConfigSnapshot> snapshot);
+  // This loop's configuration. Loop thread only; a reference is valid for the current call, not
+  // across loop turns (a reload task may replace it between two).
+  const config::Config& config() const;
+  const ConfigSnapshot& snapshot() const { return *snapshot_; }
 
   Node* node() const { return node_; }
   net::Loop& loop() { return loop_; }
@@ -80,6 +95,7 @@ class Worker {
   int64_t next_position_check_ms_ = 0;
 
   Node* node_;
+  std::shared_ptr<const ConfigSnapshot> snapshot_;  // this loop's configuration
   net::Loop loop_;
   hub::Hub hub_;
   protocol::CommandDecoder decoder_;
@@ -91,13 +107,19 @@ class Worker {
 
 class Node final : public engine::LocalDelivery, public api::ClientOps {
  public:
-  explicit Node(const config::Config& config);
+  // `reload` re-reads the configuration on SIGHUP; empty: SIGHUP only logs that it cannot.
+  explicit Node(const config::Config& config, ConfigLoader reload = {});
   ~Node();
 
-  // Builds the workers and the listener. False with *error when the node cannot serve.
+  // Builds the configuration snapshot (token keys loaded), the workers and the listener. False
+  // with *error when the node cannot serve.
   bool Start(std::string* error);
   // Starts the worker threads and blocks until SIGINT/SIGTERM, then shuts down gracefully.
+  // SIGHUP meanwhile reloads the configuration (Reload).
   int Run();
+  // Re-reads the configuration: an invalid one is logged and changes nothing; a valid one is
+  // applied except its restart-only keys (config/reload.h), each logged as not applied. Main thread.
+  void Reload();
 
   // engine::LocalDelivery: thread-safe.
   void DeliverLocal(const engine::Publication& pub) override;
@@ -106,9 +128,14 @@ class Node final : public engine::LocalDelivery, public api::ClientOps {
   void ForEachSession(std::string user, std::string client, std::function<void(client::Session&)> fn) override;
   hub::ChannelRegistry& registry() { return registry_; }
 
-  const config::Config& config() const { return config_; }
-  const auth::Verifier* verifier() const { return verifier_.get(); }
-  const ws::OriginPolicy& origins() const { return origins_; }
+  // The configuration as the calling thread may see it: on a worker thread, that worker's
+  // snapshot (valid for the current call only, see Worker::config); on the main thread, the
+  // latest applied one.
+  const config::Config& config() const;
+  const auth::Verifier* verifier() const;  // nullptr when no token key is configured
+  const ws::OriginPolicy& origins() const;
+  // The latest applied snapshot. Main thread (and workers' constructors) only.
+  const std::shared_ptr<const ConfigSnapshot>& current_snapshot() const { return snapshot_; }
   engine::Engine* engine() { return engine_.get(); }
   client::NodeCounters& counters() { return counters_; }
   client::UserConnections& users() { return users_; }
@@ -127,9 +154,12 @@ class Node final : public engine::LocalDelivery, public api::ClientOps {
   std::vector<api::ClusterNode> ClusterNodes() const;
 
  private:
-  const config::Config& config_;
-  std::unique_ptr<auth::Verifier> verifier_;
-  ws::OriginPolicy origins_;
+  // The snapshot of the calling thread (see config()).
+  const ConfigSnapshot& SnapshotHere() const;
+
+  const config::Config& start_config_;  // until Start() builds snapshot_ from it
+  ConfigLoader reload_;
+  std::shared_ptr<const ConfigSnapshot> snapshot_;  // main thread: the latest applied
   std::unique_ptr<engine::Engine> engine_;
   client::NodeCounters counters_;
   client::UserConnections users_;

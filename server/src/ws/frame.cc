@@ -156,6 +156,17 @@ size_t EncodeHeader(char out[10], Opcode op, uint64_t payload_len, bool fin) {
   return 10;
 }
 
+uint64_t ServerFrameSize(const char* data, size_t size) {
+  if (size < 2) return 0;
+  const uint8_t b1 = static_cast<uint8_t>(data[1]);
+  const uint8_t len7 = b1 & kLen7Bits;
+  const size_t mask = (b1 & kMaskBit) != 0 ? 4 : 0;
+  if (len7 < kLen16) return 2 + mask + len7;
+  const int n = len7 == kLen16 ? 2 : 8;
+  if (size < 2 + static_cast<size_t>(n)) return 0;
+  return 2 + n + mask + LoadBigEndian(data + 2, n);
+}
+
 void AppendFrame(std::string& out, Opcode op, std::string_view payload, bool fin) {
   char header[kMaxServerHeaderSize];
   const size_t n = EncodeHeader(header, op, payload.size(), fin);

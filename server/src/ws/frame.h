@@ -95,6 +95,10 @@ void ApplyMask(char* data, size_t size, const uint8_t key[4]);
 // Server->client encoding (no mask, §5.1). Writes the 2, 4 or 10 header bytes (§5.2 length
 // encodings: <=125 inline, <=65535 as 126 + 16 bits, else 127 + 64 bits) and returns the count.
 size_t EncodeHeader(char out[10], Opcode op, uint64_t payload_len, bool fin = true);
+// Size (header, mask key if any, payload) of the frame that starts at data[0, size), or 0 while
+// its header is incomplete. Reads only the length encoding: it walks frames this server encoded
+// (a slow client's queue, node::Connection::FrameSizeAt), never peer input.
+uint64_t ServerFrameSize(const char* data, size_t size);
 // Appends header + payload. One reserve, no other allocation.
 void AppendFrame(std::string& out, Opcode op, std::string_view payload, bool fin = true);
 // Appends a close frame: 2-byte code + reason truncated to at most 123 bytes, cut on a UTF-8

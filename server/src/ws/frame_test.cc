@@ -155,6 +155,28 @@ TEST(EncodeHeader, LengthBoundaries) {
   EXPECT_EQ(static_cast<uint8_t>(h[0]), 0x01);
 }
 
+TEST(ServerFrameSize, EveryLengthEncodingAndIncompleteHeaders) {
+  for (uint64_t len : {0, 1, 125, 126, 65535, 65536, 70000}) {
+    std::string out;
+    AppendFrame(out, Opcode::kText, std::string(len, 'x'));
+    EXPECT_EQ(ServerFrameSize(out.data(), out.size()), out.size()) << len;
+    // Only the header is needed; fewer bytes than the header: 0.
+    const size_t header = out.size() - len;
+    EXPECT_EQ(ServerFrameSize(out.data(), header), out.size()) << len;
+    EXPECT_EQ(ServerFrameSize(out.data(), header - 1), 0u) << len;
+  }
+  std::string close;
+  AppendClose(close, 3008, "slow");
+  EXPECT_EQ(ServerFrameSize(close.data(), close.size()), 8u);
+  std::string masked;
+  AppendClientFrame(masked, Opcode::kText, "Hello", 0x37fa213d);
+  EXPECT_EQ(ServerFrameSize(masked.data(), masked.size()), masked.size());
+  char h[10];
+  EncodeHeader(h, Opcode::kBinary, uint64_t{1} << 40);
+  EXPECT_EQ(ServerFrameSize(h, 10), 10 + (uint64_t{1} << 40));
+  EXPECT_EQ(ServerFrameSize(h, 1), 0u);
+}
+
 TEST(DecodeClientFrame, AllLengthEncodingsAtEverySplit) {
   for (size_t len : {0, 1, 124, 125, 126, 127, 65535, 65536}) {
     const std::string payload = Pattern(len);
