@@ -132,7 +132,7 @@ void Session::ProcessMessage(std::string_view message, size_t skip) {
     protocol::DecodeStatus status = decoder.Next(&cmd);
     if (status == protocol::DecodeStatus::kEnd) break;
     if (status == protocol::DecodeStatus::kError) {
-      log::Debug("client {}: bad command: {}", client_id(), decoder.error());
+      log::Debug(log::With{{"client", client_id()}, {"user", user_}}, "bad command: {}", decoder.error());
       in_message_ = false;
       Flush();
       Disconnect(disconnect::kBadRequest);

@@ -110,8 +110,8 @@ size_t Connection::HandleRequest(char* data, size_t size) {
     }
     if (!hs.ok) {
       worker_->node()->counters().ws_refused.fetch_add(1, std::memory_order_relaxed);
-      log::Info("websocket upgrade refused ({}): {}{}{}", hs.status, hs.reason, u.has_origin ? ", origin " : "",
-                u.has_origin ? u.origin : "");
+      log::Info(log::With{{"origin", u.has_origin ? u.origin : std::string_view("(none)")}},
+                "websocket upgrade refused ({}): {}", hs.status, hs.reason);
       ws::AppendRejectResponse(out, hs);
       Write(out);
       BeginClosing();
@@ -309,8 +309,8 @@ void Connection::OnBacklogExceeded() {
     Close();
     return;
   }
-  log::Info("client {} (user \"{}\"): disconnecting slow client (3008), {} bytes queued", client_id(), user(),
-            queued_bytes());
+  log::Info(log::With{{"client", client_id()}, {"user", user()}},
+            "disconnecting slow client (3008): {} bytes queued, over client_queue_max_size", queued_bytes());
   DropSlow(protocol::disconnect::kSlow);
 }
 
@@ -354,9 +354,9 @@ void Connection::OnTick() {
   // A stalled client is closed like a slow one, with 3009 "write error" (spec §4.2: Centrifugo's
   // code for its write timeout), even under client_queue_max_size.
   if (write_stalled) {
-    log::Info("client {} (user \"{}\"): disconnecting (3009), its socket took nothing for {} ms "
-              "(websocket_write_timeout), {} bytes queued",
-              client_id(), user(), now - stalled, queued_bytes());
+    log::Info(log::With{{"client", client_id()}, {"user", user()}},
+              "disconnecting (3009): its socket took nothing for {} ms (websocket_write_timeout), {} bytes queued",
+              now - stalled, queued_bytes());
     DropSlow(protocol::disconnect::kWriteError);
     return;
   }
