@@ -83,7 +83,12 @@ void Listener::OnIo(uint32_t) {
         int shed = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
         if (shed >= 0) ::close(shed);
         spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-        log::Warn("out of file descriptors: refused a connection (raise the limit or add nodes)");
+        ++fd_refused_;
+        if (const int64_t now = loop_->now_ms(); now - fd_warned_ms_ >= 1000) {
+          log::Warn("out of file descriptors: refused {} connection(s) (raise the limit or add nodes)", fd_refused_);
+          fd_warned_ms_ = now;
+          fd_refused_ = 0;
+        }
         continue;
       }
       return;  // EAGAIN or a transient error

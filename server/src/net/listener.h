@@ -8,6 +8,7 @@
 // When the process runs out of file descriptors the listener sheds the connection (accept then
 // close, using a reserved descriptor) instead of spinning on a readable socket it cannot accept.
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -39,6 +40,9 @@ class Listener final : public IoHandler {
   int fd_;
   int port_;
   int spare_fd_;
+  // "Out of file descriptors" is logged at most once a second, with the count refused since.
+  int64_t fd_warned_ms_ = 0;
+  uint64_t fd_refused_ = 0;
   AcceptFn on_accept_;
 };
 
