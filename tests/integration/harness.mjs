@@ -643,6 +643,32 @@ export class RawConn {
   }
 }
 
+// Splits one server WebSocket frame off the front of `buf` (server frames are unmasked).
+// Returns null until the whole frame is there, else {fin, rsv, masked, opcode, payload, rest}.
+export function takeFrame(buf) {
+  if (buf.length < 2) return null;
+  let len = buf[1] & 0x7f;
+  let at = 2;
+  if (len === 126) {
+    if (buf.length < 4) return null;
+    len = buf.readUInt16BE(2);
+    at = 4;
+  } else if (len === 127) {
+    if (buf.length < 10) return null;
+    len = Number(buf.readBigUInt64BE(2));
+    at = 10;
+  }
+  if (buf.length < at + len) return null;
+  return {
+    fin: (buf[0] & 0x80) !== 0,
+    rsv: buf[0] & 0x70,
+    masked: (buf[1] & 0x80) !== 0,
+    opcode: buf[0] & 0x0f,
+    payload: buf.subarray(at, at + len),
+    rest: buf.subarray(at + len),
+  };
+}
+
 export function isPing(msg) {
   return msg && typeof msg === 'object' && !Array.isArray(msg) && Object.keys(msg).length === 0;
 }

@@ -29,6 +29,7 @@ import {
   rsaKeyPair,
   sleep,
   startServer,
+  takeFrame,
   TimeoutError,
   waitUntil,
 } from './harness.mjs';
@@ -264,22 +265,10 @@ class RawWs extends Tcp {
 
   parseFrames() {
     for (;;) {
-      const b = this._rest;
-      if (b.length < 2) return;
-      let len = b[1] & 0x7f;
-      let at = 2;
-      if (len === 126) {
-        if (b.length < 4) return;
-        len = b.readUInt16BE(2);
-        at = 4;
-      } else if (len === 127) {
-        if (b.length < 10) return;
-        len = Number(b.readBigUInt64BE(2));
-        at = 10;
-      }
-      if (b.length < at + len) return;
-      const f = { opcode: b[0] & 0x0f, fin: (b[0] & 0x80) !== 0, payload: b.subarray(at, at + len) };
-      this._rest = b.subarray(at + len);
+      const f = takeFrame(this._rest);
+      if (!f) return;
+      this._rest = f.rest;
+      delete f.rest;
       this.frames.push(f);
       if (f.opcode === OP.text) {
         for (const line of f.payload.toString('utf8').split('\n')) {

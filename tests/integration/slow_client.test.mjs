@@ -23,6 +23,7 @@ import {
   newSub,
   startServer,
   subscribed,
+  takeFrame,
   TimeoutError,
   waitUntil,
 } from './harness.mjs';
@@ -152,25 +153,11 @@ class StrictWs {
   parse() {
     while (!this.closeFrame) {
       const b = this.rest;
-      if (b.length < 2) return;
-      let len = b[1] & 0x7f;
-      let at = 2;
-      if (len === 126) {
-        if (b.length < 4) return;
-        len = b.readUInt16BE(2);
-        at = 4;
-      } else if (len === 127) {
-        if (b.length < 10) return;
-        len = Number(b.readBigUInt64BE(2));
-        at = 10;
-      }
-      if (b.length < at + len) return;
-      const fin = (b[0] & 0x80) !== 0;
-      const rsv = b[0] & 0x70;
-      const opcode = b[0] & 0x0f;
-      const payload = b.subarray(at, at + len);
-      this.rest = b.subarray(at + len);
-      if (!fin || rsv || b[1] & 0x80 || ![1, 8, 9, 10].includes(opcode)) {
+      const f = takeFrame(b);
+      if (!f) return;
+      const { opcode, payload } = f;
+      this.rest = f.rest;
+      if (!f.fin || f.rsv || f.masked || ![1, 8, 9, 10].includes(opcode)) {
         this.problems.push(`bad frame header ${b[0].toString(16)} ${b[1].toString(16)} after ${this.messages.length} messages`);
         this.rest = Buffer.alloc(0);
         return;
