@@ -35,6 +35,7 @@ describe('file descriptor limit', () => {
     const server = await startServer({ handshake_timeout: '30s' });
     execFileSync('prlimit', ['--pid', String(server.child.pid), '--nofile=64:64']);
     const conns = [];
+    const t0 = Date.now();
     for (let i = 0; i < 150; i++) conns.push(await open(server.port));
     // Some were accepted and held (they have not sent a request yet), the rest shed.
     await waitUntil(() => conns.filter((s) => s.closedByServer).length >= 150 - 64, {
@@ -47,8 +48,10 @@ describe('file descriptor limit', () => {
       timeout: ms(3000),
       what: 'the warning',
     });
+    // At most one line a second (the old code wrote one per shed connection, ~90 here).
+    const seconds = Math.ceil((Date.now() - t0) / 1000);
     const warnings = server.output.match(/out of file descriptors: refused (\d+) connection/g);
-    assert.ok(warnings.length <= 3, `${warnings.length} warnings for one burst:\n${server.outputTail()}`);
+    assert.ok(warnings.length <= seconds + 1, `${warnings.length} warnings in ${seconds} s:\n${server.outputTail()}`);
     // Free the descriptors: the node serves again.
     for (const s of conns) s.destroy();
     await waitUntil(async () => (await httpRequest(`http://127.0.0.1:${server.port}/health`).catch(() => ({}))).status === 200, {

@@ -287,8 +287,9 @@ describe('slow clients', () => {
     await flood(server, { done: async () => (await metric(server, disconnects(3008))) >= 1 });
     const t0 = Date.now();
     assert.equal(await metric(server, disconnects(3008)), 1);
-    // Closing, not closed yet: the close frame waits for the socket (this request + the client).
-    assert.equal(await metric(server, 'instant_node_connections'), 2, 'the TCP connection is kept for the grace');
+    // Closing, not closed yet: the close frame waits for the socket (this request + the client; a
+    // publish connection of the flood may not be reaped yet on a loaded machine, hence >=).
+    assert.ok((await metric(server, 'instant_node_connections')) >= 2, 'the TCP connection is kept for the grace');
     await waitUntil(async () => (await metric(server, 'instant_node_connections')) === 1, { timeout: ms(8000), interval: 100, what: 'the TCP connection dropped after the grace' });
     assert.ok(Date.now() - t0 < ms(6000), `dropped ${Date.now() - t0} ms after the disconnect`);
     // What the kernel had taken still arrives (it may end inside a frame: TCP was dropped), then EOF.
