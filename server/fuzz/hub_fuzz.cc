@@ -15,7 +15,8 @@
 //   reaction     s, what the subscriber does in OnInsufficientState: nothing, unsubscribe from
 //                that channel, or remove all its subscriptions (the server's session does the last
 //                two; they run while the hub is notifying)
-//   set_v1       s, protocol version of the subscriber (which encoding it receives)
+//   set_v1       s, protocol version of the subscriber (which encoding it receives), also while
+//                subscribed (the server fixes it before the first subscribe; the hub allows both)
 //   flush        loop.RunOnce(0), then every peer socket is read and compared byte for byte
 //
 // Invariants checked after every operation:
@@ -258,6 +259,9 @@ void CheckInvariants() {
       Check(x.position < x.channel->members.size(), "position inside members");
       const Member& mem = x.channel->members[x.position];
       Check(mem.subscriber == sub, "member back-index: subscriber");
+      // Deliver reads these copies, not the subscriber (set_v1 after subscribing updates them).
+      Check(mem.conn == sub->conn(), "member connection");
+      Check(mem.v1 == sub->v1(), "member version");
       Check(mem.index == i, "member back-index: index");
       Check(mem.positioned == it->second.positioned, "member positioned flag");
       Check(mem.wants_join_leave == it->second.join_leave, "member join_leave flag");

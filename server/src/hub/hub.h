@@ -9,7 +9,11 @@
 //
 // Delivery: Deliver(frame) looks the channel up once and queues a pointer to the shared frame bytes
 // on each member's connection (net::Conn::WriteShared); the loop keeps the frame alive until its
-// end-of-iteration flush. No per-subscriber allocation, copy or refcount operation.
+// end-of-iteration flush. No per-subscriber allocation, copy or refcount operation. Per member it
+// touches the Member (sequential) and the first bytes of its net::Conn, never the Subscriber
+// (Member carries the connection and the version), and it prefetches the connections a few
+// members ahead: with many subscribers those lines come from DRAM, and waiting for them one by
+// one, not the instructions, would set the time.
 //
 // Threading: one Hub per loop; every method must be called on that loop's thread. Other loops
 // reach it only through Loop::Post. Lifetime: a Subscriber must RemoveAll() before it dies.
@@ -45,15 +49,20 @@ struct Subscription {
   std::string chan_info;      // raw JSON from the subscription token's info ("" = none)
 };
 
+// One member of a channel. Deliver reads only this and the member's connection: `conn` and `v1`
+// are copies of the subscriber's (conn() is fixed at construction; Subscriber::set_v1 updates
+// the copies), so the fan-out does not load the Subscriber's cache line for each member.
 struct Member {
+  net::Conn* conn;          // subscriber->conn()
   Subscriber* subscriber;
   uint32_t index;           // index in subscriber->subs()
+  bool v1 = false;          // subscriber->v1(): which encoding the member receives
   bool positioned = false;  // track the stream position (spec §6.2)
   bool wants_join_leave = false;  // receives join/leave pushes
-  uint64_t offset = 0;      // positioned: offset of the last publication this member has
   // Joined before its stream position is known (a subscribe reading history from an engine that
   // answers later): publications go to Subscriber::OnBuffered instead of the socket.
   bool buffering = false;
+  uint64_t offset = 0;      // positioned: offset of the last publication this member has
 };
 
 struct Channel {
@@ -79,7 +88,10 @@ class Subscriber {
   virtual void OnBuffered(const PubFrameRef& frame) {}
   net::Conn* conn() const { return conn_; }
   bool v1() const { return v1_; }
-  void set_v1(bool v1) { v1_ = v1; }
+  // Sessions fix their version before they first subscribe (at the upgrade or with their first
+  // message); changing it later is allowed and also updates the copies in the channels' members
+  // (linear in the subscriptions).
+  void set_v1(bool v1);
   const std::vector<Subscription>& subs() const { return subs_; }
   std::vector<Subscription>& mutable_subs() { return subs_; }
 

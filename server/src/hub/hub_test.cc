@@ -89,6 +89,20 @@ TEST_F(HubTest, DeliversToMembersInOrderWithTheRightEncoding) {
   EXPECT_EQ(Drain(c.peer), "");
 }
 
+// Members keep a copy of the version for the fan-out: a change after subscribing must reach it.
+TEST_F(HubTest, VersionChangeAfterSubscribingChangesTheEncodingDelivered) {
+  Client& a = NewClient();
+  hub_.Add(a.sub.get(), "news", false, 0);
+  hub_.Add(a.sub.get(), "sport", false, 0);
+  a.sub->set_v1(true);
+  EXPECT_EQ(hub_.Deliver(Frame("news", "[v2-1]", "[v1-1]")), 1u);
+  EXPECT_EQ(hub_.Deliver(Frame("sport", "[v2-2]", "[v1-2]")), 1u);
+  a.sub->set_v1(false);
+  EXPECT_EQ(hub_.Deliver(Frame("news", "[v2-3]", "[v1-3]")), 1u);
+  loop_.RunOnce(0);
+  EXPECT_EQ(Drain(a.peer), "[v1-1][v1-2][v2-3]");
+}
+
 TEST_F(HubTest, SwapRemoveKeepsBothIndexesConsistent) {
   std::vector<Client*> cs;
   for (int i = 0; i < 6; ++i) cs.push_back(&NewClient());

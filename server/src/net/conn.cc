@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstddef>
 
 namespace instant::net {
 namespace {
@@ -14,7 +15,15 @@ constexpr int kMaxIov = 512;
 constexpr int kMaxReadsPerEvent = 4;  // fairness between connections of one loop
 }  // namespace
 
-Conn::Conn(Loop* loop, int fd) : loop_(loop), fd_(fd) {}
+Conn::Conn(Loop* loop, int fd) : loop_(loop), fd_(fd) {
+  // The fan-out's prefetch (kHotBytes) must cover what WriteShared touches. offsetof on a class
+  // with virtual functions is conditionally supported; g++ and clang compute it.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Winvalid-offsetof"
+  static_assert(offsetof(Conn, flush_first_) < kHotBytes && offsetof(Conn, pending_bytes_) + sizeof(size_t) <= kHotBytes,
+                "WriteShared's fields must stay in the first kHotBytes");
+#pragma GCC diagnostic pop
+}
 
 Conn::~Conn() {
   if (!closed_) ::close(fd_);
@@ -22,33 +31,10 @@ Conn::~Conn() {
 
 bool Conn::Start() { return loop_->Add(fd_, EPOLLIN | EPOLLRDHUP, this); }
 
-void Conn::MarkDirty() {
-  if (!dirty_) {
-    dirty_ = true;
-    loop_->MarkDirty(this, flush_first_);
-  }
-}
-
 void Conn::Write(std::string_view bytes) {
   if (closed_ || closing_) return;
   if (pending_head_ != nullptr) MaterializePending();
   out_.append(bytes.data(), bytes.size());
-  MarkDirty();
-}
-
-void Conn::WriteShared(const char* data, uint32_t size) {
-  if (closed_ || closing_) return;
-  auto* node = static_cast<Pending*>(loop_->ArenaAlloc(sizeof(Pending)));
-  node->data = data;
-  node->size = size;
-  node->next = nullptr;
-  if (pending_tail_ != nullptr) {
-    pending_tail_->next = node;
-  } else {
-    pending_head_ = node;
-  }
-  pending_tail_ = node;
-  pending_bytes_ += size;
   MarkDirty();
 }
 

@@ -15,7 +15,6 @@
 namespace instant::net {
 namespace {
 
-constexpr size_t kArenaBlockSize = 64 * 1024;
 constexpr int kMaxEvents = 256;
 
 // Marker for the wake eventfd in epoll's data.ptr.
@@ -139,8 +138,6 @@ void Loop::RunTasks() {
   running_.clear();
 }
 
-void Loop::MarkDirty(Conn* conn, bool first) { (first ? dirty_first_ : dirty_).push_back(conn); }
-
 void Loop::DeferDelete(Conn* conn) { dead_.push_back(conn); }
 
 void Loop::FlushDirty() {
@@ -158,23 +155,24 @@ void Loop::FlushDirty() {
   }
   dirty_.clear();
   held_.clear();
+  // Back to the start of the first block (kept, with the others, for the next iterations).
   arena_block_ = 0;
-  arena_used_ = 0;
+  if (!arena_blocks_.empty()) {
+    arena_cur_ = arena_blocks_[0].get();
+    arena_end_ = arena_cur_ + kArenaBlockSize;
+  }
   for (Conn* c : dead_) delete c;
   dead_.clear();
 }
 
-void* Loop::ArenaAlloc(size_t size) {
-  size = (size + 15) & ~size_t{15};
-  if (arena_block_ < arena_blocks_.size() && arena_used_ + size <= kArenaBlockSize) {
-    void* p = arena_blocks_[arena_block_].get() + arena_used_;
-    arena_used_ += size;
-    return p;
-  }
-  if (arena_block_ < arena_blocks_.size()) ++arena_block_;
+void* Loop::ArenaAllocSlow(size_t size) {
+  // The first allocation ever (no block yet) uses block 0; later ones move past the full block.
+  if (arena_cur_ != nullptr) ++arena_block_;
   if (arena_block_ == arena_blocks_.size()) arena_blocks_.emplace_back(new char[kArenaBlockSize]);
-  arena_used_ = size;
-  return arena_blocks_[arena_block_].get();
+  char* block = arena_blocks_[arena_block_].get();
+  arena_cur_ = block + size;
+  arena_end_ = block + kArenaBlockSize;
+  return block;
 }
 
 }  // namespace instant::net

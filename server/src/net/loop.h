@@ -81,7 +81,8 @@ class Loop {
   // Called by connections: schedules `conn` for the end-of-iteration flush. Connections marked
   // `first` (request/response peers such as API clients) are flushed before the others, so that an
   // API reply does not wait behind the fan-out it just caused.
-  void MarkDirty(Conn* conn, bool first = false);
+  // Inline: called once per subscriber of a fan-out (through Conn::WriteShared).
+  void MarkDirty(Conn* conn, bool first = false) { (first ? dirty_first_ : dirty_).push_back(conn); }
   // Called by connections: destroys `conn` at the end of the iteration (after its last use).
   void DeferDelete(Conn* conn);
   // Keeps `ref` alive until the end of the current iteration's flush. Connections queue raw
@@ -89,9 +90,20 @@ class Loop {
   // per subscriber).
   void HoldUntilFlushed(std::shared_ptr<const void> ref) { held_.push_back(std::move(ref)); }
 
-  // Per-iteration bump allocator for small nodes (frame references queued on connections).
-  // Memory is reclaimed wholesale at the end of the iteration.
-  void* ArenaAlloc(size_t size);
+  // Per-iteration bump allocator for small nodes (frame references queued on connections):
+  // `size` (at most kArenaBlockSize) rounded up to 16 bytes, 16-byte aligned. Memory is reclaimed
+  // wholesale at the end of the iteration. Inline: the fan-out calls it once per subscriber, and
+  // the common case is a pointer bump; a new block is taken out of line.
+  static constexpr size_t kArenaBlockSize = 64 * 1024;
+  void* ArenaAlloc(size_t size) {
+    size = (size + 15) & ~size_t{15};
+    if (size <= static_cast<size_t>(arena_end_ - arena_cur_)) {
+      void* p = arena_cur_;
+      arena_cur_ += size;
+      return p;
+    }
+    return ArenaAllocSlow(size);
+  }
 
   bool on_loop_thread() const { return std::this_thread::get_id() == thread_id_; }
   void BindToCurrentThread() { thread_id_ = std::this_thread::get_id(); }
@@ -100,6 +112,9 @@ class Loop {
   void UpdateClock();
   void RunTasks();
   void FlushDirty();
+  // The current arena block is full (or there is none yet): moves to the next block, allocating
+  // it the first time, and takes `size` (already rounded) from it.
+  void* ArenaAllocSlow(size_t size);
 
   const int index_;
   int epoll_fd_ = -1;
@@ -125,10 +140,12 @@ class Loop {
   std::vector<Conn*> dead_;
   std::vector<std::shared_ptr<const void>> held_;
 
-  struct ArenaBlock;
+  // Blocks are kept across iterations (a busy loop allocates them once). arena_block_ is the
+  // block [arena_cur_, arena_end_) is in; both null until the first allocation.
   std::vector<std::unique_ptr<char[]>> arena_blocks_;
   size_t arena_block_ = 0;
-  size_t arena_used_ = 0;
+  char* arena_cur_ = nullptr;
+  char* arena_end_ = nullptr;
 };
 
 }  // namespace instant::net
