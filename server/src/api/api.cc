@@ -7,7 +7,10 @@
 #include <string>
 #include <vector>
 
+#include "api/batch_commands.h"
+#include "api/in_order.h"
 #include "api/json_params.h"
+#include "api/publish_params.h"
 #include "client/services.h"
 #include "client/session.h"
 #include "hub/channel_registry.h"
@@ -28,76 +31,9 @@ namespace {
 Status ChannelParam(std::string_view params, std::string* channel);
 void AppendHistoryResult(std::string* result, const engine::HistoryResult& hr);
 
-// Runs step(0), step(1), ... step(n - 1) one after another, each calling `next` when it is done
-// (at once, or later when the engine answers later), then `finish`. A loop, not a recursion, when
-// the steps finish at once: a batch of 10,000 commands must not grow the stack.
-void RunInOrder(size_t n, std::function<void(size_t, const std::function<void()>&)> step,
-                std::function<void()> finish) {
-  struct State {
-    size_t n, i = 0;
-    bool running = false, waiting = false;
-    std::function<void(size_t, const std::function<void()>&)> step;
-    std::function<void()> finish, next;
-  };
-  auto st = std::make_shared<State>();
-  st->n = n;
-  st->step = std::move(step);
-  st->finish = std::move(finish);
-  // `run` drives the loop; `next` is what a step calls when done. `next` holds the state (a
-  // step answering later keeps a copy of it); the cycle st -> next -> st is cut at the end.
-  auto run = [](const std::shared_ptr<State>& s) {
-    s->running = true;
-    while (s->i < s->n) {
-      s->waiting = true;
-      s->step(s->i++, s->next);
-      if (s->waiting) {  // the step answers later; its `next` resumes the loop
-        s->running = false;
-        return;
-      }
-    }
-    s->running = false;
-    std::function<void()> finish = std::move(s->finish);
-    std::function<void()> cycle = std::move(s->next);
-    s->step = nullptr;
-    finish();
-  };
-  st->next = [st, run]() {
-    std::shared_ptr<State> s = st;  // a local: this closure may be destroyed inside run()
-    s->waiting = false;
-    if (!s->running) run(s);
-  };
-  run(st);
-}
-
 namespace error = protocol::error;
 using simdjson::ondemand::object;
 using simdjson::ondemand::value;
-
-constexpr size_t kPadding = simdjson::SIMDJSON_PADDING;
-
-std::string Padded(std::string_view s) {
-  std::string p;
-  p.reserve(s.size() + kPadding);
-  p.assign(s.data(), s.size());
-  return p;
-}
-
-simdjson::ondemand::parser& ThreadParser() {
-  thread_local simdjson::ondemand::parser parser;
-  return parser;
-}
-
-// Parses `params` as an object. Empty params count as {}.
-bool OpenParams(std::string_view params, simdjson::ondemand::document* doc, object* obj) {
-  static const std::string kEmpty = Padded("{}");
-  if (params.empty()) params = kEmpty;
-  std::string_view trimmed = params;
-  if (ThreadParser().iterate(trimmed.data(), trimmed.size(), trimmed.size() + kPadding).get(*doc) !=
-      simdjson::SUCCESS) {
-    return false;
-  }
-  return doc->get_object().get(*obj) == simdjson::SUCCESS;
-}
 
 Status CheckChannel(const Context& ctx, std::string_view channel,
                     const config::ChannelOptions** out = nullptr) {
@@ -112,98 +48,12 @@ Status CheckChannel(const Context& ctx, std::string_view channel,
   return Status::Ok();
 }
 
-// Fields shared by publish and broadcast.
-struct PublishParams {
-  std::string channel;
-  std::vector<std::string> channels;
-  std::string data;  // raw JSON
-  bool has_data = false;
-  bool has_b64data = false;
-  bool skip_history = false;
-  std::string tags;  // raw JSON object of strings, "" = none
-  std::string idempotency_key;
-};
-
-// `tags`: a JSON object whose values are all strings (Centrifugo map<string,string>); kept raw.
-Status ParseTags(value v, std::string* out) {
-  std::string_view view;
-  std::string_view* raw = &view;
-  object tags;
-  if (v.get_object().get(tags) != simdjson::SUCCESS) {
-    return Status::Error(error::kBadRequest, "tags must be an object of strings");
-  }
-  size_t count = 0;
-  for (auto tag : tags) {
-    std::string_view k, s;
-    if (tag.unescaped_key().get(k) != simdjson::SUCCESS || tag.value().get_string().get(s) != simdjson::SUCCESS) {
-      return Status::Error(error::kBadRequest, "tags must be an object of strings");
-    }
-    ++count;
-  }
-  if (count == 0) return Status::Ok();  // {} is no tags: nothing to deliver
-  if (tags.reset().error() != simdjson::SUCCESS || tags.raw_json().get(*raw) != simdjson::SUCCESS) {
-    return Status::Error(error::kBadRequest, "tags must be an object of strings");
-  }
-  while (!raw->empty() && (raw->back() == ' ' || raw->back() == '\n' || raw->back() == '\r' || raw->back() == '\t')) {
-    raw->remove_suffix(1);
-  }
-  out->assign(view);
-  return Status::Ok();
-}
-
+// Reads publish or broadcast params from a standalone params text.
 Status ParsePublishParams(std::string_view params, bool broadcast, PublishParams* p) {
   simdjson::ondemand::document doc;
   object obj;
   if (!OpenParams(params, &doc, &obj)) return Status::Error(error::kBadRequest, "params must be a JSON object");
-  for (auto field : obj) {
-    std::string_view key;
-    if (field.unescaped_key().get(key) != simdjson::SUCCESS) return Status::Error(error::kBadRequest);
-    value v = field.value();
-    if (key == "channel" && !broadcast) {
-      std::string_view s;
-      if (v.get_string().get(s) != simdjson::SUCCESS) return Status::Error(error::kBadRequest, "channel must be a string");
-      p->channel.assign(s);
-    } else if (key == "channels" && broadcast) {
-      simdjson::ondemand::array arr;
-      if (v.get_array().get(arr) != simdjson::SUCCESS) {
-        return Status::Error(error::kBadRequest, "channels must be an array of strings");
-      }
-      for (auto item : arr) {
-        std::string_view s;
-        if (item.get_string().get(s) != simdjson::SUCCESS) {
-          return Status::Error(error::kBadRequest, "channels must be an array of strings");
-        }
-        p->channels.emplace_back(s);
-      }
-    } else if (key == "data") {
-      std::string_view raw;
-      if (!ExtractRawJson(v, &raw)) return Status::Error(error::kBadRequest, "data is not valid JSON");
-      p->data.assign(raw);
-      p->has_data = true;
-    } else if (key == "b64data") {
-      p->has_b64data = true;
-    } else if (key == "skip_history") {
-      if (v.get_bool().get(p->skip_history) != simdjson::SUCCESS) {
-        return Status::Error(error::kBadRequest, "skip_history must be a boolean");
-      }
-    } else if (key == "tags") {
-      if (Status s = ParseTags(v, &p->tags); s.error) return s;
-    } else if (key == "idempotency_key") {
-      std::string_view s;
-      if (v.get_string().get(s) != simdjson::SUCCESS) {
-        return Status::Error(error::kBadRequest, "idempotency_key must be a string");
-      }
-      p->idempotency_key.assign(s);
-    }
-    // delta: accepted and ignored (no client here negotiates delta compression).
-  }
-  if (!p->has_data) {
-    if (p->has_b64data) {
-      return Status::Error(error::kBadRequest, "b64data cannot reach JSON clients: send data as JSON");
-    }
-    return Status::Error(error::kBadRequest, "data required");
-  }
-  return Status::Ok();
+  return ReadPublishParams(obj, broadcast, p);
 }
 
 void AppendError(std::string* out, const Status& s) {
@@ -214,37 +64,47 @@ void AppendError(std::string* out, const Status& s) {
   *out += '}';
 }
 
-// Publishes to one channel (history first when the channel keeps it); `done` gets the result
-// object.
-void PublishOne(Context& ctx, std::string_view channel, const PublishParams& p, const MethodDone& done) {
-  const config::ChannelOptions* opts = nullptr;
-  if (Status s = CheckChannel(ctx, channel, &opts); s.error) return done(s, {});
+// Hands the publication to the engine (which stores it first when the channel keeps history);
+// the engine calls `done` at once or later. `channel` passed CheckChannel, which gave `opts`.
+void StartPublish(Context& ctx, std::string_view channel, const config::ChannelOptions& opts, const PublishParams& p,
+                  const engine::Engine::PublishDone& done) {
   engine::Publication pub;
   pub.channel = channel;
   pub.data = p.data;
   pub.tags = p.tags;
-  ctx.engine->Publish(pub, engine::HistoryOptionsOf(*opts, ctx.config->global_history_meta_ttl.count()),
-                      {.skip_history = p.skip_history, .idempotency_key = p.idempotency_key}, ctx.now_ms,
-                      [done](const engine::PublishResult& r) {
-                        if (!r.ok) return done(Status::Error(error::kInternal), {});
-                        std::string result;
-                        if (r.offset != 0) {
-                          result += "{\"offset\":";
-                          json::AppendUint(result, r.offset);
-                          result += ",\"epoch\":";
-                          json::AppendString(result, r.epoch);
-                          result += '}';
-                        } else {
-                          result += "{}";
-                        }
-                        done(Status::Ok(), std::move(result));
-                      });
+  ctx.engine->Publish(pub, engine::HistoryOptionsOf(opts, ctx.config->global_history_meta_ttl.count()),
+                      {.skip_history = p.skip_history, .idempotency_key = p.idempotency_key}, ctx.now_ms, done);
 }
 
-void Publish(Context& ctx, std::string_view params, const MethodDone& done) {
+// Appends the result object of a publish the engine did (r.ok): {} or {"offset":N,"epoch":"..."}.
+void AppendPublishResult(const engine::PublishResult& r, std::string* out) {
+  if (r.offset == 0) {
+    *out += "{}";
+    return;
+  }
+  *out += "{\"offset\":";
+  json::AppendUint(*out, r.offset);
+  *out += ",\"epoch\":";
+  json::AppendString(*out, r.epoch);
+  *out += '}';
+}
+
+// Publishes to one channel; `done` gets the result object.
+void PublishOne(Context& ctx, std::string_view channel, const PublishParams& p, MethodDone done) {
+  const config::ChannelOptions* opts = nullptr;
+  if (Status s = CheckChannel(ctx, channel, &opts); s.error) return done(s, {});
+  StartPublish(ctx, channel, *opts, p, [done = std::move(done)](const engine::PublishResult& r) {
+    if (!r.ok) return done(Status::Error(error::kInternal), {});
+    std::string result;
+    AppendPublishResult(r, &result);
+    done(Status::Ok(), std::move(result));
+  });
+}
+
+void Publish(Context& ctx, std::string_view params, MethodDone done) {
   PublishParams p;
   if (Status s = ParsePublishParams(params, false, &p); s.error) return done(s, {});
-  PublishOne(ctx, p.channel, p, done);
+  PublishOne(ctx, p.channel, p, std::move(done));
 }
 
 // history: channel*, limit (0 = position only), since {offset, epoch}, reverse (spec §7.3).
@@ -306,12 +166,12 @@ Status ParseHistory(Context& ctx, std::string_view params, std::string* channel_
   return Status::Ok();
 }
 
-void History(Context& ctx, std::string_view params, const MethodDone& done) {
+void History(Context& ctx, std::string_view params, MethodDone done) {
   std::string channel;
   engine::HistoryQuery query;
   engine::HistoryOptions h;
   if (Status s = ParseHistory(ctx, params, &channel, &query, &h); s.error) return done(s, {});
-  ctx.engine->history().Read(channel, query, h, 0, ctx.now_ms, [done](engine::HistoryResult hr) {
+  ctx.engine->history().Read(channel, query, h, 0, ctx.now_ms, [done = std::move(done)](engine::HistoryResult hr) {
     if (!hr.ok) return done(Status::Error(error::kInternal), {});
     if (hr.unrecoverable) return done(Status::Error(error::kUnrecoverablePosition), {});
     std::string out;
@@ -346,7 +206,7 @@ void AppendHistoryResult(std::string* result, const engine::HistoryResult& hr) {
   *result += '}';
 }
 
-void HistoryRemove(Context& ctx, std::string_view params, const MethodDone& done) {
+void HistoryRemove(Context& ctx, std::string_view params, MethodDone done) {
   std::string channel;
   if (Status s = ChannelParam(params, &channel); s.error) return done(s, {});
   const config::ChannelOptions* opts = nullptr;
@@ -354,39 +214,60 @@ void HistoryRemove(Context& ctx, std::string_view params, const MethodDone& done
   if (!engine::KeepsHistory(engine::HistoryOptionsOf(*opts, ctx.config->global_history_meta_ttl.count()))) {
     return done(Status::Error(error::kNotAvailable, "history is not enabled for this channel"), {});
   }
-  ctx.engine->history().Remove(channel, [done](bool ok) {
+  ctx.engine->history().Remove(channel, [done = std::move(done)](bool ok) {
     if (!ok) return done(Status::Error(error::kInternal), {});
     done(Status::Ok(), "{}");
   });
 }
 
 
-void Broadcast(Context& ctx, std::string_view params, const MethodDone& done) {
-  auto p = std::make_shared<PublishParams>();
-  if (Status s = ParsePublishParams(params, true, p.get()); s.error) return done(s, {});
-  if (p->channels.empty()) return done(Status::Error(error::kBadRequest, "channels required"), {});
-  auto out = std::make_shared<std::string>("{\"responses\":[");
-  RunInOrder(
-      p->channels.size(),
-      [&ctx, p, out](size_t i, const std::function<void()>& next) {
-        PublishOne(ctx, p->channels[i], *p, [out, i, next](Status s, std::string one) {
-          if (i > 0) *out += ',';
-          if (s.error) {
-            *out += "{\"error\":";
-            AppendError(out.get(), s);
-            *out += '}';
-          } else {
-            *out += "{\"result\":";
-            *out += one;
-            *out += '}';
-          }
-          next();
-        });
-      },
-      [out, done] {
-        *out += "]}";
-        done(Status::Ok(), std::move(*out));
-      });
+// broadcast: publish to each of `channels` in turn; one result or error per channel, in order.
+class BroadcastRun final : public InOrder {
+ public:
+  BroadcastRun(Context& ctx, std::string params, MethodDone done)
+      : ctx_(ctx), text_(std::move(params)), done_(std::move(done)) {}
+
+  // The params' raw data stays in text_ while publishes are answered later.
+  static void Run(Context& ctx, std::string_view params, MethodDone done) {
+    auto run = std::make_shared<BroadcastRun>(ctx, Padded(params), std::move(done));
+    if (Status s = ParsePublishParams(run->text_, true, &run->p_); s.error) return run->done_(s, {});
+    if (run->p_.channels.empty()) return run->done_(Status::Error(error::kBadRequest, "channels required"), {});
+    run->out_ = "{\"responses\":[";
+    run->Start(run->p_.channels.size());
+  }
+
+ private:
+  void Step(size_t i) override {
+    PublishOne(ctx_, p_.channels[i], p_, [self = std::static_pointer_cast<BroadcastRun>(shared_from_this()), i](
+                                             Status s, std::string one) {
+      std::string& out = self->out_;
+      if (i > 0) out += ',';
+      if (s.error) {
+        out += "{\"error\":";
+        AppendError(&out, s);
+        out += '}';
+      } else {
+        out += "{\"result\":";
+        out += one;
+        out += '}';
+      }
+      self->StepDone();
+    });
+  }
+  void Finish() override {
+    out_ += "]}";
+    done_(Status::Ok(), std::move(out_));
+  }
+
+  Context& ctx_;
+  std::string text_;
+  PublishParams p_;
+  std::string out_;
+  MethodDone done_;
+};
+
+void Broadcast(Context& ctx, std::string_view params, MethodDone done) {
+  BroadcastRun::Run(ctx, params, std::move(done));
 }
 
 // Reads the "channel" param of methods that take only a channel.
@@ -415,10 +296,11 @@ Status PresenceChannel(Context& ctx, std::string_view params, std::string* chann
   return Status::Ok();
 }
 
-void Presence(Context& ctx, std::string_view params, const MethodDone& done) {
+void Presence(Context& ctx, std::string_view params, MethodDone done) {
   std::string channel;
   if (Status s = PresenceChannel(ctx, params, &channel); s.error) return done(s, {});
-  ctx.engine->presence().Get(channel, ctx.now_ms, [done](bool ok, std::vector<engine::PresenceEntry> entries) {
+  ctx.engine->presence().Get(channel, ctx.now_ms, [done = std::move(done)](bool ok,
+                                                                          std::vector<engine::PresenceEntry> entries) {
     if (!ok) return done(Status::Error(error::kInternal), {});
     std::string result = "{\"presence\":{";
     for (size_t i = 0; i < entries.size(); ++i) {
@@ -433,10 +315,10 @@ void Presence(Context& ctx, std::string_view params, const MethodDone& done) {
   });
 }
 
-void PresenceStats(Context& ctx, std::string_view params, const MethodDone& done) {
+void PresenceStats(Context& ctx, std::string_view params, MethodDone done) {
   std::string channel;
   if (Status s = PresenceChannel(ctx, params, &channel); s.error) return done(s, {});
-  ctx.engine->presence().Stats(channel, ctx.now_ms, [done](bool ok, engine::PresenceStats stats) {
+  ctx.engine->presence().Stats(channel, ctx.now_ms, [done = std::move(done)](bool ok, engine::PresenceStats stats) {
     if (!ok) return done(Status::Error(error::kInternal), {});
     std::string result = "{\"num_clients\":";
     json::AppendUint(result, stats.num_clients);
@@ -641,7 +523,7 @@ Status ApiInfo(Context& ctx, std::string_view, std::string* result) {
 }
 
 // Methods that ask the engine answer through `done`; the others answer at once.
-using EngineHandler = void (*)(Context&, std::string_view, const MethodDone&);
+using EngineHandler = void (*)(Context&, std::string_view, MethodDone);
 using LocalHandler = Status (*)(Context&, std::string_view, std::string*);
 struct Route {
   std::string_view name;
@@ -672,8 +554,8 @@ constexpr std::string_view kLegacyNames[] = {"publish", "broadcast", "unsubscrib
 bool KeyMatches(const config::Config& cfg, const http::Request& req) {
   std::string_view given;
   std::optional<std::string> from_query;
-  if (req.Has("X-API-Key")) {
-    given = req.Find("X-API-Key");
+  if (const http::Header* h = req.FindHeader("X-API-Key")) {
+    given = h->value;
   } else if (std::string_view auth = req.Find("Authorization"); !auth.empty()) {
     size_t sp = auth.find(' ');
     if (sp == std::string_view::npos || !http::EqualsIgnoreCase(auth.substr(0, sp), "apikey")) return false;
@@ -692,73 +574,87 @@ void JsonResponse(std::string* response, int status, std::string_view body, bool
 }
 
 // Batch (v5+): {"commands":[{"publish":{...}},...]} -> {"replies":[{"publish":{...}}|{"error":..}]}.
-// The commands run one after another, in order. False with *problem for a malformed body.
-bool RunBatch(Context& ctx, std::string_view body, std::string* problem,
-              std::function<void(std::string)> done) {
-  std::string padded = Padded(body);
-  // Commands are copied out first: handlers reuse the thread's parser.
-  auto commands = std::make_shared<std::vector<std::pair<std::string, std::string>>>();
-  {
-    simdjson::ondemand::document doc;
-    object obj;
-    if (!OpenParams(padded, &doc, &obj)) {
-      *problem = "body must be a JSON object with a \"commands\" array";
-      return false;
-    }
-    for (auto field : obj) {
-      std::string_view key;
-      if (field.unescaped_key().get(key) != simdjson::SUCCESS) break;
-      if (key != "commands") continue;
-      simdjson::ondemand::array arr;
-      if (field.value().get_array().get(arr) != simdjson::SUCCESS) {
-        *problem = "\"commands\" must be an array";
-        return false;
-      }
-      for (auto item : arr) {
-        object cmd;
-        if (item.get_object().get(cmd) != simdjson::SUCCESS) {
-          *problem = "each command must be an object like {\"publish\":{...}}";
-          return false;
-        }
-        for (auto f : cmd) {
-          std::string_view name, raw;
-          if (f.unescaped_key().get(name) != simdjson::SUCCESS || !ExtractRawJson(f.value(), &raw)) {
-            *problem = "malformed command in \"commands\"";
-            return false;
-          }
-          commands->emplace_back(std::string(name), Padded(raw));
-          break;  // one method per command
-        }
-      }
-    }
+// The commands run one after another, in order; publishes read ahead (batch_commands.h) go to the
+// engine directly and their replies are written straight into the response body.
+class BatchRun final : public InOrder {
+ public:
+  using Done = std::function<void(std::string body)>;
+  BatchRun(Context& ctx, std::string body) : ctx_(ctx), body_(std::move(body)) {}
+
+  // The batch of `body`, or nullptr with *problem for a malformed body.
+  static std::shared_ptr<BatchRun> Read(Context& ctx, std::string_view body, std::string* problem) {
+    auto run = std::make_shared<BatchRun>(ctx, Padded(body));
+    if (!ReadBatchCommands(run->body_, &run->commands_, problem)) return nullptr;
+    return run;
   }
-  auto out = std::make_shared<std::string>("{\"replies\":[");
-  RunInOrder(
-      commands->size(),
-      [&ctx, commands, out](size_t i, const std::function<void()>& next) {
-        const std::string& name = (*commands)[i].first;
-        CallMethod(ctx, name, (*commands)[i].second, [out, i, name, next](Status s, std::string result) {
-          if (i > 0) *out += ',';
-          if (s.error) {
-            *out += "{\"error\":";
-            AppendError(out.get(), s);
-            *out += '}';
-          } else {
-            *out += '{';
-            json::AppendString(*out, name);
-            *out += ':';
-            *out += result;
-            *out += '}';
-          }
-          next();
-        });
-      },
-      [out, done = std::move(done)] {
-        *out += "]}";
-        done(std::move(*out));
+
+  // Runs the commands; `done` gets the reply body.
+  void Run(Done done) {
+    done_ = std::move(done);
+    // {"publish":{}} per command is the common reply: one allocation for the whole body.
+    out_.reserve(16 + 16 * commands_.size());
+    out_ = "{\"replies\":[";
+    Start(commands_.size());
+  }
+
+ private:
+  std::shared_ptr<BatchRun> Self() { return std::static_pointer_cast<BatchRun>(shared_from_this()); }
+
+  void Step(size_t i) override {
+    BatchCommand& c = commands_[i];
+    if (!c.read_ahead) {
+      CallMethod(ctx_, c.method, c.params, [self = Self(), i](Status s, std::string result) {
+        self->Reply(i, s, result);
+        self->StepDone();
       });
-  return true;
-}
+      return;
+    }
+    const config::ChannelOptions* opts = nullptr;
+    Status s = c.status;
+    if (!s.error) s = CheckChannel(ctx_, c.publish.channel, &opts);
+    if (!s.error) {
+      StartPublish(ctx_, c.publish.channel, *opts, c.publish, [self = Self(), i](const engine::PublishResult& r) {
+        if (r.ok) {
+          self->out_ += i > 0 ? ",{\"publish\":" : "{\"publish\":";
+          AppendPublishResult(r, &self->out_);
+          self->out_ += '}';
+        } else {
+          self->Reply(i, Status::Error(error::kInternal), {});
+        }
+        self->StepDone();
+      });
+      return;
+    }
+    Reply(i, s, {});
+    StepDone();
+  }
+
+  // {"<method>":<result>} or {"error":{..}}.
+  void Reply(size_t i, const Status& s, std::string_view result) {
+    if (i > 0) out_ += ',';
+    if (s.error) {
+      out_ += "{\"error\":";
+      AppendError(&out_, s);
+    } else {
+      out_ += '{';
+      json::AppendString(out_, commands_[i].method);
+      out_ += ':';
+      out_ += result;
+    }
+    out_ += '}';
+  }
+
+  void Finish() override {
+    out_ += "]}";
+    done_(std::move(out_));
+  }
+
+  Context& ctx_;
+  std::string body_;  // padded: commands and read-ahead params point into it
+  std::vector<BatchCommand> commands_;
+  std::string out_;
+  Done done_;
+};
 
 // Legacy /api body: one {"method":..,"params":..,"id"?:..} per line.
 struct LegacyCommand {
@@ -816,15 +712,15 @@ bool ParseLegacy(std::string_view body, std::vector<LegacyCommand>* out, std::st
           has_method = true;
         }
       } else if (key == "params") {
-        std::string_view raw;
-        if (!ExtractRawJson(v, &raw)) {
+        std::string_view raw;  // of the line checked whole above
+        if (!RawJson(v, &raw)) {
           *problem = "command " + std::to_string(line_no) + ": params is not valid JSON";
           return false;
         }
         cmd.params.assign(raw);
       } else if (key == "id") {
         std::string_view raw;
-        if (!ExtractRawJson(v, &raw)) {
+        if (!RawJson(v, &raw)) {
           *problem = "command " + std::to_string(line_no) + ": id is not valid JSON";
           return false;
         }
@@ -844,12 +740,57 @@ bool ParseLegacy(std::string_view body, std::vector<LegacyCommand>* out, std::st
   return true;
 }
 
+// Legacy /api: the lines' commands in order, one reply line each.
+class LegacyRun final : public InOrder {
+ public:
+  using Done = std::function<void(std::string body)>;
+  LegacyRun(Context& ctx, std::vector<LegacyCommand> commands, Done done)
+      : ctx_(ctx), commands_(std::move(commands)), done_(std::move(done)) {}
+
+ private:
+  void Step(size_t i) override {
+    LegacyCommand& cmd = commands_[i];
+    cmd.params = Padded(cmd.params);
+    CallMethod(ctx_, cmd.method, cmd.params,
+               [self = std::static_pointer_cast<LegacyRun>(shared_from_this()), i](Status s, std::string result) {
+                 self->Reply(i, s, result);
+                 self->StepDone();
+               });
+  }
+
+  void Reply(size_t i, const Status& s, std::string_view result) {
+    const LegacyCommand& c = commands_[i];
+    if (i > 0) out_ += '\n';
+    out_ += '{';
+    if (!c.id_raw.empty()) {
+      out_ += "\"id\":";
+      out_ += c.id_raw;
+      out_ += ',';
+    }
+    if (s.error) {
+      out_ += "\"error\":";
+      AppendError(&out_, s);
+    } else {
+      out_ += "\"result\":";
+      out_ += result;
+    }
+    out_ += '}';
+  }
+
+  void Finish() override { done_(std::move(out_)); }
+
+  Context& ctx_;
+  std::vector<LegacyCommand> commands_;
+  std::string out_;
+  Done done_;
+};
+
 }  // namespace
 
-void CallMethod(Context& ctx, std::string_view name, std::string_view params, const MethodDone& done) {
+void CallMethod(Context& ctx, std::string_view name, std::string_view params, MethodDone done) {
   for (const Route& r : kRoutes) {
     if (r.name != name) continue;
-    if (r.engine != nullptr) return r.engine(ctx, params, done);
+    if (r.engine != nullptr) return r.engine(ctx, params, std::move(done));
     std::string result;
     Status s = r.local(ctx, params, &result);
     return done(s, std::move(result));
@@ -858,7 +799,7 @@ void CallMethod(Context& ctx, std::string_view name, std::string_view params, co
 }
 
 void HandleHttp(Context& ctx, const http::Request& req, std::string_view body, bool keep_alive,
-                const Respond& respond) {
+                Respond respond) {
   std::string response;
   if (req.method != "POST") {
     http::AppendResponse(response, 405, "application/json",
@@ -874,80 +815,59 @@ void HandleHttp(Context& ctx, const http::Request& req, std::string_view body, b
     JsonResponse(&response, 401, msg, keep_alive);
     return respond(std::move(response));
   }
-  auto reply_200 = [respond, keep_alive](std::string body) {
-    std::string r;
-    JsonResponse(&r, 200, body, keep_alive);
-    respond(std::move(r));
+  // The 200 answer of /api and /api/batch, whose body the commands assemble (made only there:
+  // it takes `respond`).
+  auto reply_200 = [&respond, keep_alive] {
+    return [respond = std::move(respond), keep_alive](std::string body) {
+      std::string r;
+      JsonResponse(&r, 200, body, keep_alive);
+      respond(std::move(r));
+    };
   };
   std::string_view path = req.path;
   while (path.size() > 4 && path.back() == '/') path.remove_suffix(1);
   if (path == "/api") {
-    auto commands = std::make_shared<std::vector<LegacyCommand>>();
+    std::vector<LegacyCommand> commands;
     std::string problem;
-    if (!ParseLegacy(body, commands.get(), &problem)) {
+    if (!ParseLegacy(body, &commands, &problem)) {
       http::AppendJsonError(response, 400, problem, keep_alive);
       return respond(std::move(response));
     }
-    auto out = std::make_shared<std::string>();
-    RunInOrder(
-        commands->size(),
-        [&ctx, commands, out](size_t i, const std::function<void()>& next) {
-          LegacyCommand& cmd = (*commands)[i];
-          cmd.params = Padded(cmd.params);
-          CallMethod(ctx, cmd.method, cmd.params, [commands, out, i, next](Status s, std::string result) {
-            const LegacyCommand& c = (*commands)[i];
-            if (i > 0) *out += '\n';
-            *out += '{';
-            if (!c.id_raw.empty()) {
-              *out += "\"id\":";
-              *out += c.id_raw;
-              *out += ',';
-            }
-            if (s.error) {
-              *out += "\"error\":";
-              AppendError(out.get(), s);
-            } else {
-              *out += "\"result\":";
-              *out += result;
-            }
-            *out += '}';
-            next();
-          });
-        },
-        [out, reply_200] { reply_200(std::move(*out)); });
+    const size_t n = commands.size();
+    std::make_shared<LegacyRun>(ctx, std::move(commands), reply_200())->Start(n);
     return;
   }
   std::string_view method = path.substr(5);  // after "/api/"
   if (method == "batch") {
     std::string problem;
-    if (!RunBatch(ctx, body, &problem, reply_200)) {
+    std::shared_ptr<BatchRun> run = BatchRun::Read(ctx, body, &problem);
+    if (run == nullptr) {
       http::AppendJsonError(response, 400, problem, keep_alive);
-      respond(std::move(response));
+      return respond(std::move(response));
     }
+    run->Run(reply_200());
     return;
   }
-  std::string params = Padded(body);
-  {
-    // Malformed JSON is a transport-level error (HTTP 400), not a method error.
-    std::string_view probe = body.empty() ? std::string_view("{}") : body;
-    if (!protocol::IsJsonValue(probe)) {
-      http::AppendJsonError(response, 400, "request body is not valid JSON", keep_alive);
-      return respond(std::move(response));
-    }
-    size_t first = probe.find_first_not_of(" \t\r\n");
-    if (first == std::string_view::npos || probe[first] != '{') {
-      http::AppendJsonError(response, 400, "request body must be a JSON object of the method's params",
-                            keep_alive);
-      return respond(std::move(response));
-    }
+  // Malformed JSON is a transport-level error (HTTP 400), not a method error. Checked whole here,
+  // the params need no other check (CallMethod).
+  std::string_view probe = body.empty() ? std::string_view("{}") : body;
+  if (!protocol::IsJsonValue(probe)) {
+    http::AppendJsonError(response, 400, "request body is not valid JSON", keep_alive);
+    return respond(std::move(response));
   }
-  CallMethod(ctx, method, params, [respond, keep_alive](Status s, std::string result) {
+  size_t first = probe.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos || probe[first] != '{') {
+    http::AppendJsonError(response, 400, "request body must be a JSON object of the method's params", keep_alive);
+    return respond(std::move(response));
+  }
+  CallMethod(ctx, method, Padded(body), [respond = std::move(respond), keep_alive](Status s, std::string result) {
     std::string out;
     if (s.error) {
       out = "{\"error\":";
       AppendError(&out, s);
       out += '}';
     } else {
+      out.reserve(result.size() + 11);
       out = "{\"result\":";
       out += result;
       out += '}';

@@ -3,9 +3,11 @@
 // commands, one reply line each, in order) and the per-method `POST /api/<method>`.
 //
 // Routing: a method name maps to one small handler `Handler(Context&, params, result)` in
-// methods.cc. A handler parses its params object, does its work and either appends its result
+// api.cc. A handler parses its params object, does its work and either appends its result
 // object to `result` or returns an error code; the envelopes ({"result":..}, {"error":..}, legacy
-// lines, batch replies) are written here once for every method.
+// lines, batch replies) are written there once for every method. The commands of one request run
+// one after another (in_order.h); a batch's publishes are read in the body's own pass
+// (batch_commands.h). Each byte of a request body is validated once (protocol::IsJsonValue).
 //
 // Threading: called on the loop that owns the HTTP connection; handlers use only thread-safe
 // services (engine, counters) or post to other loops.
@@ -93,17 +95,20 @@ struct Status {
 using MethodDone = std::function<void(Status, std::string result)>;
 
 // Runs method `name` with `params` (a JSON object, or empty for none). Unknown method -> 104.
-// `params` must be followed by 64 readable bytes (simdjson padding) and need only live until
-// CallMethod returns.
-void CallMethod(Context& ctx, std::string_view name, std::string_view params, const MethodDone& done);
+// `params` must be valid JSON per protocol::IsJsonValue — every caller checks its whole body or
+// line once, so raw values taken from it (publish `data`) are forwarded into frames without
+// another check. It must be followed by 64 readable bytes (simdjson padding) and need only live
+// until CallMethod returns.
+void CallMethod(Context& ctx, std::string_view name, std::string_view params, MethodDone done);
 
 // Gets the whole HTTP response of an API request, once: before HandleHttp returns, or later when
 // the engine answers later. Commands of one request (legacy /api lines, batch) run in order.
 using Respond = std::function<void(std::string response)>;
 
 // Handles a complete HTTP request to the API prefix. `req` and `body` need only live until
-// HandleHttp returns. `ctx` must outlive the response (it is the worker's).
+// HandleHttp returns. `ctx` must outlive the response (it is the worker's). `respond` is taken by
+// value: a temporary lambda becomes the std::function once, and is moved from there on.
 void HandleHttp(Context& ctx, const http::Request& req, std::string_view body, bool keep_alive,
-                const Respond& respond);
+                Respond respond);
 
 }  // namespace instant::api

@@ -4,7 +4,24 @@
 
 namespace instant::api {
 
-bool ExtractRawJson(simdjson::ondemand::value value, std::string_view* out) {
+std::string Padded(std::string_view s) {
+  std::string p;
+  p.reserve(s.size() + kPadding);
+  p.assign(s.data(), s.size());
+  return p;
+}
+
+bool OpenParams(std::string_view params, simdjson::ondemand::document* doc, simdjson::ondemand::object* obj) {
+  thread_local simdjson::ondemand::parser parser;
+  static const std::string kEmpty = Padded("{}");
+  if (params.empty()) params = kEmpty;
+  if (parser.iterate(params.data(), params.size(), params.size() + kPadding).get(*doc) != simdjson::SUCCESS) {
+    return false;
+  }
+  return doc->get_object().get(*obj) == simdjson::SUCCESS;
+}
+
+bool RawJson(simdjson::ondemand::value value, std::string_view* out) {
   simdjson::ondemand::json_type type;
   if (value.type().get(type) != simdjson::SUCCESS) return false;
   std::string_view raw;
@@ -30,9 +47,15 @@ bool ExtractRawJson(simdjson::ondemand::value value, std::string_view* out) {
   while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\r' || raw.back() == '\t')) {
     raw.remove_suffix(1);
   }
+  *out = raw;
+  return true;
+}
+
+bool ExtractRawJson(simdjson::ondemand::value value, std::string_view* out) {
+  std::string_view raw;
   // The same strict RFC 8259 check as client payloads (protocol/json_check.h): simdjson's DOM would
   // refuse valid JSON that Centrifugo accepts (64-bit+ integers, 1e400, lone escaped surrogates).
-  if (!protocol::IsJsonValue(raw)) return false;
+  if (!RawJson(value, &raw) || !protocol::IsJsonValue(raw)) return false;
   *out = raw;
   return true;
 }

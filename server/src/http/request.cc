@@ -4,18 +4,16 @@
 
 namespace instant::http {
 
-std::string_view Request::Find(std::string_view name) const {
+const Header* Request::FindHeader(std::string_view name) const {
   for (size_t i = 0; i < num_headers; ++i) {
-    if (EqualsIgnoreCase(headers[i].name, name)) return headers[i].value;
+    if (EqualsIgnoreCase(headers[i].name, name)) return &headers[i];
   }
-  return {};
+  return nullptr;
 }
 
-bool Request::Has(std::string_view name) const {
-  for (size_t i = 0; i < num_headers; ++i) {
-    if (EqualsIgnoreCase(headers[i].name, name)) return true;
-  }
-  return false;
+std::string_view Request::Find(std::string_view name) const {
+  const Header* h = FindHeader(name);
+  return h != nullptr ? h->value : std::string_view();
 }
 
 }  // namespace instant::http

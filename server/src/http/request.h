@@ -40,10 +40,12 @@ struct Request {
   // "keep-alive" (RFC 9112 §9.3). "close" wins if both are listed.
   bool keep_alive = true;
 
-  // Value of the first header named `name` (ASCII case-insensitive); "" if absent. Use Has() to
-  // tell an absent header from an empty one.
+  // The first header named `name` (ASCII case-insensitive), or nullptr if absent.
+  const Header* FindHeader(std::string_view name) const;
+  // Value of the first header named `name`; "" if absent. Use Has() or FindHeader() to tell an
+  // absent header from an empty one.
   std::string_view Find(std::string_view name) const;
-  bool Has(std::string_view name) const;
+  bool Has(std::string_view name) const { return FindHeader(name) != nullptr; }
 };
 
 struct Limits {

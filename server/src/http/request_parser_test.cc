@@ -287,6 +287,14 @@ TEST(RequestParser, HeaderValuesAndLookup) {
   EXPECT_EQ(req.Find("X-Dup"), "first");
   EXPECT_EQ(req.Find("x-colons"), "a:b::c");
   EXPECT_EQ(req.num_headers, 8u);
+  // FindHeader: the first match, its name as received; nullptr when absent, even for "".
+  const Header* dup = req.FindHeader("X-DUP");
+  ASSERT_NE(dup, nullptr);
+  EXPECT_EQ(dup->name, "x-dup");
+  EXPECT_EQ(dup->value, "first");
+  ASSERT_NE(req.FindHeader("X-EMPTY"), nullptr);
+  EXPECT_EQ(req.FindHeader("x-empty")->value, "");
+  EXPECT_EQ(req.FindHeader("X-Absent"), nullptr);
 }
 
 TEST(RequestParser, TargetForms) {
