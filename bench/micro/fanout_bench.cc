@@ -72,20 +72,16 @@ void Report(benchmark::State& state, size_t subscribers, Samples& samples, uint6
   state.counters["subs"] = n;
 }
 
-void BM_HubDeliver(benchmark::State& state, Sink sink, bool positioned) {
-  const size_t n = static_cast<size_t>(state.range(0));
-  if (sink == Sink::kSocketPair && !FanoutFixture::FitsSocketPairs(n)) {
-    state.SkipWithError("RLIMIT_NOFILE too low for one socket pair per subscriber");
-    return;
-  }
-  FanoutFixture fixture(n, sink, positioned);
-  if (!Prepare(state, fixture)) return;
+// The timed loop of both fan-out benchmarks: one Deliver per iteration (and, with `flush`, the
+// loop turn that writes it out), its allocations counted; the reset stays untimed.
+void TimeDeliveries(benchmark::State& state, FanoutFixture& fixture, size_t n, bool flush) {
   Samples samples(state);
   uint64_t allocations = 0;
   for (auto _ : state) {
     const uint64_t allocations_before = AllocationCount();
     const auto start = Clock::now();
     benchmark::DoNotOptimize(fixture.Deliver());
+    if (flush) fixture.loop().RunOnce(0);  // EndIteration's own RunOnce then finds nothing dirty
     const auto end = Clock::now();
     allocations += AllocationCount() - allocations_before;
     const std::chrono::duration<double, std::nano> elapsed = end - start;
@@ -96,6 +92,17 @@ void BM_HubDeliver(benchmark::State& state, Sink sink, bool positioned) {
   Report(state, n, samples, allocations);
 }
 
+void BM_HubDeliver(benchmark::State& state, Sink sink, bool positioned) {
+  const size_t n = static_cast<size_t>(state.range(0));
+  if (sink == Sink::kSocketPair && !FanoutFixture::FitsSocketPairs(n)) {
+    state.SkipWithError("RLIMIT_NOFILE too low for one socket pair per subscriber");
+    return;
+  }
+  FanoutFixture fixture(n, sink, positioned);
+  if (!Prepare(state, fixture)) return;
+  TimeDeliveries(state, fixture, n, /*flush=*/false);
+}
+
 void BM_HubDeliverAndFlush(benchmark::State& state) {
   const size_t n = static_cast<size_t>(state.range(0));
   if (!FanoutFixture::FitsSocketPairs(n)) {
@@ -104,21 +111,7 @@ void BM_HubDeliverAndFlush(benchmark::State& state) {
   }
   FanoutFixture fixture(n, Sink::kSocketPair, /*positioned=*/false);
   if (!Prepare(state, fixture)) return;
-  Samples samples(state);
-  uint64_t allocations = 0;
-  for (auto _ : state) {
-    const uint64_t allocations_before = AllocationCount();
-    const auto start = Clock::now();
-    benchmark::DoNotOptimize(fixture.Deliver());
-    fixture.loop().RunOnce(0);  // the flush; EndIteration's own RunOnce then finds nothing dirty
-    const auto end = Clock::now();
-    allocations += AllocationCount() - allocations_before;
-    const std::chrono::duration<double, std::nano> elapsed = end - start;
-    samples.Add(elapsed.count());
-    state.SetIterationTime(elapsed.count() * 1e-9);
-    fixture.EndIteration();
-  }
-  Report(state, n, samples, allocations);
+  TimeDeliveries(state, fixture, n, /*flush=*/true);
 }
 
 // Iteration counts are fixed per case: the untimed reset (a writev, and a read for socket pairs,
