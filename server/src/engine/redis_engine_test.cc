@@ -269,9 +269,12 @@ TEST_F(RedisEngineTest, OffsetsArriveInOrderUnderConcurrentPublishesFromBothNode
       b.loop.RunOnce(0);
     }
   }
-  ASSERT_TRUE(RunUntil([&] { return a.rec.count("race") == 2 * kPerNode && b.rec.count("race") == 2 * kPerNode; },
-                       20000))
-      << a.rec.count("race") << " " << b.rec.count("race");
+  // Replies and deliveries come over different Redis connections: wait for both, or a late reply would run a
+  // callback whose captures are gone.
+  ASSERT_TRUE(RunUntil(
+      [&] { return done == 2 * kPerNode && a.rec.count("race") == 2 * kPerNode && b.rec.count("race") == 2 * kPerNode; },
+      20000))
+      << done << " " << a.rec.count("race") << " " << b.rec.count("race");
   EXPECT_EQ(done, 2 * kPerNode);
   EXPECT_EQ(failed, 0);
   EXPECT_EQ(offsets.size(), static_cast<size_t>(2 * kPerNode));
