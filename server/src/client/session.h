@@ -15,7 +15,7 @@
 // once before destroying it; from then on it is out of every hub channel.
 
 #include <cstdint>
-#include <deque>
+#include <list>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -182,7 +182,9 @@ class Session : public hub::Subscriber {
   std::string conn_info_;   // raw JSON from the token's info claim
   bool awaiting_ = false;     // an engine call is in flight
   bool in_message_ = false;   // ProcessMessage is on the stack
-  std::deque<std::pair<std::string, size_t>> deferred_;  // (message, commands already handled)
+  // (message, commands already handled). A list, not a deque: libstdc++'s deque allocates 576 bytes
+  // when constructed, which every idle connection would carry (S1 counts bytes per connection).
+  std::list<std::pair<std::string, size_t>> deferred_;
   size_t deferred_bytes_ = 0;
   // Engine callbacks hold a weak_ptr: a callback arriving after the session died does nothing.
   std::shared_ptr<char> alive_ = std::make_shared<char>();

@@ -75,8 +75,9 @@ class Connection final : public net::Conn, public client::Session {
   std::string chunked_body_;
   size_t chunked_fed_ = 0;  // body bytes (after the head) already fed to chunked_
   bool in_request_ = false;  // HandleRequest is on the stack
-  // Late answers hold a weak_ptr: one arriving after the connection died does nothing.
-  std::shared_ptr<char> alive_token_ = std::make_shared<char>();
+  // Late API answers hold a weak_ptr: one arriving after the connection died does nothing. Made
+  // by the first API request: WebSocket connections never need one (an allocation less each).
+  std::shared_ptr<char> alive_token_;
 
   // Writes an API response (now, or later when the engine answered later).
   void FinishResponse(std::string response, bool keep_alive);
