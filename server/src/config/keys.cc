@@ -262,8 +262,10 @@ const IgnoredKey kIgnoredOptionKeys[] = {
 };
 
 // Optimal string alignment distance: Levenshtein plus adjacent transpositions, the most common
-// typo ("prot" for "port").
-size_t EditDistance(std::string_view a, std::string_view b) {
+// typo ("prot" for "port"). Gives up, returning `bound`, as soon as a whole row costs `bound` or
+// more: a row's minimum never decreases (transpositions included, since adjacent rows' minimums
+// differ by at most one), and hostile keys then cost a few rows instead of the whole table.
+size_t EditDistance(std::string_view a, std::string_view b, size_t bound) {
   // Three rolling rows (i-2, i-1, i) are all the transposition step looks back at.
   std::vector<size_t> rows(3 * (b.size() + 1));
   auto row = [&](size_t i) { return rows.data() + (i % 3) * (b.size() + 1); };
@@ -272,13 +274,16 @@ size_t EditDistance(std::string_view a, std::string_view b) {
     size_t* cur = row(i);
     const size_t* prev = row(i - 1);
     cur[0] = i;
+    size_t row_min = i;
     for (size_t j = 1; j <= b.size(); ++j) {
       size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
       cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost});
       if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
         cur[j] = std::min(cur[j], row(i - 2)[j - 2] + 1);
       }
+      row_min = std::min(row_min, cur[j]);
     }
+    if (row_min >= bound) return bound;
   }
   return row(a.size())[b.size()];
 }
@@ -315,7 +320,7 @@ std::string_view SuggestKey(std::string_view name, bool top_level) {
     size_t diff = name.size() > candidate.size() ? name.size() - candidate.size()
                                                  : candidate.size() - name.size();
     if (diff >= best_distance) return;  // the distance is at least the length difference
-    size_t d = EditDistance(name, candidate);
+    size_t d = EditDistance(name, candidate, best_distance);
     if (d < best_distance && d * 3 < candidate.size()) {
       best_distance = d;
       best = candidate;
