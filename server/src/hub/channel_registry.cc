@@ -5,10 +5,10 @@
 namespace instant::hub {
 
 void ChannelRegistry::Update(std::string_view channel, int delta) {
-  Shard& shard = shards_[std::hash<std::string_view>{}(channel) % shards_.size()];
+  Shard& shard = shards_[ShardIndex(channel)];
   subscriptions_.fetch_add(delta, std::memory_order_relaxed);
   std::lock_guard<std::mutex> lock(shard.mu);
-  auto it = shard.counts.find(std::string(channel));
+  auto it = shard.counts.find(channel);
   if (it == shard.counts.end()) {
     if (delta <= 0) return;
     shard.counts.emplace(std::string(channel), delta);
@@ -22,6 +22,12 @@ void ChannelRegistry::Update(std::string_view channel, int delta) {
     channels_.fetch_sub(1, std::memory_order_relaxed);
     if (interest_) interest_(channel, false);
   }
+}
+
+bool ChannelRegistry::HasSubscribers(std::string_view channel) const {
+  const Shard& shard = shards_[ShardIndex(channel)];
+  std::lock_guard<std::mutex> lock(shard.mu);
+  return shard.counts.find(channel) != shard.counts.end();
 }
 
 std::vector<std::pair<std::string, int64_t>> ChannelRegistry::Snapshot(std::string_view pattern) const {

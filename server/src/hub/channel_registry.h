@@ -29,17 +29,27 @@ class ChannelRegistry {
 
   // `delta` is +1 or -1; a channel whose count reaches 0 disappears.
   void Update(std::string_view channel, int delta);
+  // Whether this node has a subscriber of `channel` now. Under the shard lock, so it is ordered
+  // with Update: once it says false, a subscriber joining later joins after this call (a session
+  // joins the hub before it reads the stream's position, so it still sees what was published).
+  bool HasSubscribers(std::string_view channel) const;
   // Channels matching `pattern` (glob: '*' any run, '?' one character; "" = all) with their counts.
   std::vector<std::pair<std::string, int64_t>> Snapshot(std::string_view pattern) const;
   int64_t num_channels() const { return channels_.load(std::memory_order_relaxed); }
   int64_t num_subscriptions() const { return subscriptions_.load(std::memory_order_relaxed); }
 
  private:
+  struct Hash {  // lookups by string_view, without making a std::string
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
   struct Shard {
     mutable std::mutex mu;
-    std::unordered_map<std::string, int64_t> counts;
+    std::unordered_map<std::string, int64_t, Hash, std::equal_to<>> counts;
   };
-  std::array<Shard, 16> shards_;
+  static constexpr size_t kShards = 16;
+  static size_t ShardIndex(std::string_view channel) { return std::hash<std::string_view>{}(channel) % kShards; }
+  std::array<Shard, kShards> shards_;
   std::atomic<int64_t> channels_{0};
   std::atomic<int64_t> subscriptions_{0};
   InterestHandler interest_;

@@ -90,8 +90,18 @@ TEST(ChannelRegistry, CountsAndGlob) {
   ASSERT_EQ(chat.size(), 1u);
   EXPECT_EQ(chat[0].first, "chat:1");
   EXPECT_EQ(chat[0].second, 2);
+  const std::string long_name(100, 'x');  // past the small-string buffer: the lookup takes a view
+  EXPECT_FALSE(r.HasSubscribers(long_name));
+  r.Update(long_name, 1);
+  EXPECT_TRUE(r.HasSubscribers(long_name));
+  r.Update(long_name, -1);
+  EXPECT_FALSE(r.HasSubscribers(long_name));
+  EXPECT_TRUE(r.HasSubscribers("chat:1"));
+  EXPECT_FALSE(r.HasSubscribers("chat:2"));
   r.Update("chat:1", -1);
+  EXPECT_TRUE(r.HasSubscribers("chat:1"));
   r.Update("chat:1", -1);
+  EXPECT_FALSE(r.HasSubscribers("chat:1"));
   EXPECT_EQ(r.num_channels(), 1);
   EXPECT_TRUE(GlobMatch("*", ""));
   EXPECT_TRUE(GlobMatch("a?c*", "abcdef"));

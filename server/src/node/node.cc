@@ -310,6 +310,11 @@ Worker* Node::NextWorker() {
 }
 
 void Node::DeliverLocal(const engine::Publication& pub) {
+  // Many publications go to channels nobody here listens to (a user's channel while they are
+  // away; every channel on a node without its subscribers): no encoding, no post to each loop.
+  // A subscriber joining now does not miss it: HasSubscribers is ordered with the join, and the
+  // session joins before it reads the stream position, which already holds this publication.
+  if (!registry_.HasSubscribers(pub.channel)) return;
   auto frame = std::make_shared<hub::PubFrame>();
   frame->channel.assign(pub.channel);
   frame->offset = pub.offset;
