@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Fan-out benchmark: starts BUILD_DIR/instant on a free loopback port with a throw-away config,
-# runs instant-loadgen twice (9,000 subscribers of one channel; 2 publishes/s for latency, then
-# closed-loop saturation, then a fixed rate at 80 % of that saturation, then saturation again on a channel with history and recovery, then S9:
-# saturation with 1 KB and 16 KB payloads), writes bench/results/fanout-<date>.json and
-# latest-fanout.md, stops the server. Bounded: every loadgen run is wrapped in `timeout`; the whole script takes ~1 min.
+# runs instant-loadgen against 9,000 subscribers of one channel: 2 publishes/s for latency,
+# closed-loop saturation, a ladder of fixed rates at 20-80 % of that saturation, saturation on a
+# channel with history and recovery, then S9 (saturation with 1 KB and 16 KB payloads). Writes
+# bench/results/fanout-<date>.json and latest-fanout.md, stops the server. Bounded: every loadgen
+# run is wrapped in `timeout`; the whole script takes ~2 min.
 #
-#   bench/fanout.sh BUILD_DIR       (instant only, ~1 min; `BENCH_SUITE=fanout make bench`)
+#   bench/fanout.sh BUILD_DIR       (instant only, ~2 min; `BENCH_SUITE=fanout make bench`)
 #
 # Knobs (environment): BENCH_CONNECTIONS (9000), BENCH_DURATION (10), BENCH_RATE (2),
-# BENCH_WINDOW (64), BENCH_HISTORY (1; 0 skips the history run), BENCH_PAYLOADS (1; 0 skips S9), BENCH_PROCS (0 = auto), BENCH_PUB_CONNS (0 = auto: 4 at a fixed rate,
+# BENCH_WINDOW (64), BENCH_HISTORY (1; 0 skips the history run), BENCH_PAYLOADS (1; 0 skips S9), BENCH_RAMP
+# ("0.2 0.4 0.6 0.8"), BENCH_PROCS (0 = auto), BENCH_PUB_CONNS (0 = auto: 4 at a fixed rate,
 # = window when saturating), BENCH_PORT (first free from 18427), BENCH_NICE (unset; e.g. -19 runs the
 # server and the load generator each in a new session, i.e. a new scheduler autogroup, at that nice
 # level, to shield a measurement from background builds; needs root for negative values).
@@ -131,12 +133,25 @@ run_scenario() {  # label, extra loadgen flags...
 
 run_scenario "latency-${RATE}pps" --rate "$RATE"
 run_scenario "saturation-w${WINDOW}" --rate 0 --window "$WINDOW"
-# Latency at 80 % of the saturation just measured (S4's "p99 at 80 % load"): a fixed publish
-# schedule of 0.8 x (deliveries/s / subscribers) publishes per second.
-RATE80=$(python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(round(0.8 * d["deliveries_per_s"] / max(d["subscribed"], 1), 1))' \
+# Latency under load (S4's "p99 at 80 % load"), as a ladder of fixed publish rates: fractions
+# BENCH_RAMP ("0.2 0.4 0.6 0.8") of the saturation just measured, in publishes/s = fraction x
+# deliveries/s / subscribers. The highest step with p99 <= 100 ms is the sustainable rate; the
+# ladder stops climbing once a step's p99 passes 1 s (the server is behind: higher steps only queue).
+SAT_PPS=$(python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(d["deliveries_per_s"] / max(d["subscribed"], 1))' \
   "$TMP/saturation-w${WINDOW}.json" 2>/dev/null || echo 0)
-if [[ "$RATE80" != 0 && "$RATE80" != 0.0 ]]; then
-  run_scenario "load80-${RATE80}pps" --rate "$RATE80"
+SUSTAINABLE=""
+if python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) > 0 else 1)' "$SAT_PPS"; then
+  for frac in ${BENCH_RAMP:-0.2 0.4 0.6 0.8}; do
+    read -r pct rate < <(python3 -c 'import sys; f, s = float(sys.argv[1]), float(sys.argv[2]); print(round(f * 100), round(f * s, 1))' "$frac" "$SAT_PPS")
+    run_scenario "load${pct}-${rate}pps" --rate "$rate"
+    p99=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["p99_ms"])' "$TMP/load${pct}-${rate}pps.json" 2>/dev/null || echo 1e9)
+    if python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) <= 100 else 1)' "$p99"; then
+      SUSTAINABLE="$pct % of saturation ($rate publishes/s), p99 $p99 ms"
+    elif python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) > 1000 else 1)' "$p99"; then
+      echo "bench: p99 $p99 ms at $pct % of saturation: the ladder stops here"
+      break
+    fi
+  done
 fi
 # The same on a channel that keeps history with recovery on: every publish is stored first and
 # every subscriber is positioned (offset checked per delivery). BENCH_HISTORY=0 skips it.
@@ -188,6 +203,7 @@ JSON_OUT="$RESULTS/fanout-$STAMP.json"
   echo
   if [[ -f "$MD_ROWS" ]]; then cat "$MD_ROWS"; else echo "(no scenario completed)"; fi
   echo
+  echo "- sustainable fixed rate (highest step of the ladder with p99 <= 100 ms): ${SUSTAINABLE:-none}"
   echo "- server still running after the scenarios: $SERVER_ALIVE; RSS once all clients left: ${RSS_IDLE_KB:-?} KB;" \
        "stopped ${STOP_S} s after SIGTERM with exit code ${SERVER_EXIT}; warning/error lines in its log: ${WARNINGS:-0}"
   echo "- \`other cores\`: CPU used by other processes in the measured window; when the machine was saturated, that was taken from" \
