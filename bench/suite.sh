@@ -73,8 +73,8 @@ S7_PAYLOAD=${BENCH_S7_PAYLOAD:-8000}
 [[ $REPEAT =~ ^[1-9][0-9]?$ ]] || { echo "suite: BENCH_REPEAT must be 1..99" >&2; exit 2; }
 BUDGET=${BENCH_BUDGET:-$((1500 * REPEAT))}
 API_KEY="bench-$RANDOM$RANDOM"
-# HS256 secret of S2's connection tokens: instant and Centrifugo are configured with it, the load
-# generator signs one token per connection with it.
+# HS256 secret of S2's connection tokens: instant, Centrifugo and the centrifuge-go peer are
+# configured with it, the load generator signs one token per connection with it.
 TOKEN_SECRET="bench-secret-$RANDOM$RANDOM$RANDOM"
 STAMP=$(date -u +%Y%m%d-%H%M%S)
 LOGS="$RESULTS/tmp/$STAMP"
@@ -118,7 +118,6 @@ not_applicable() {  # scenario server
   case $1 in
     S2)
       [[ $plain == true ]] && { echo "n/a: plain broadcast protocol: no connect command, no token"; return; }
-      [[ $2 == centrifuge-go ]] && { echo "n/a: the Centrifuge-library peer connects anonymously (the library leaves token checks to the application; S2-anon measures its handshakes)"; return; } ;;
     S5)
       [[ $plain == true ]] && { echo "n/a: plain broadcast protocol: one broadcast set, no channels"; return; } ;;
     S7)
@@ -181,7 +180,7 @@ EOF
 EOF
       CMD=("$PEERS/bin/centrifugo" --config "$TMP/centrifugo.json") ;;
     centrifuge-go)
-      CMD=("$PEERS/bin/centrifuge-go" -port "$2" -api-key "$API_KEY" -queue "$3") ;;
+      CMD=("$PEERS/bin/centrifuge-go" -port "$2" -api-key "$API_KEY" -queue "$3" -token-secret "$TOKEN_SECRET") ;;
     node-ws)
       PROTO=plain
       CMD=(node "$PEERS/node-ws/server.js" "$2" "$API_KEY") ;;

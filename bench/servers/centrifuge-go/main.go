@@ -1,22 +1,30 @@
 // centrifuge-go: the benchmark peer built on the Centrifuge Go library (the engine of Centrifugo),
 // as small as the library allows. Anonymous connect, every client subscription and publication
-// allowed, memory broker, no history. Speaks what instant-loadgen expects:
+// allowed, memory broker, no history. With -token-secret, a connect token is verified as an HS256
+// JWT (signature, exp, sub), as Centrifugo does; a connect without one stays anonymous, as with
+// instant's allow_anonymous_connect_without_token. Speaks what instant-loadgen expects:
 //
 //	/connection/websocket   Centrifuge client protocol v2 (JSON), the library's WebSocket handler
 //	POST /api/publish       {"channel": C, "data": D} -> node.Publish(C, D); answers {"result":{}}
 //	GET  /health            200
 //
-// Usage: centrifuge-go -port 18430 [-api-key K] [-queue 16777216]
+// Usage: centrifuge-go -port 18430 [-api-key K] [-queue 16777216] [-token-secret S]
 package main
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"flag"
 	"io"
 	"log"
 	"net/http"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/centrifugal/centrifuge"
 )
@@ -25,6 +33,7 @@ func main() {
 	port := flag.Int("port", 8000, "listen port on 127.0.0.1")
 	apiKey := flag.String("api-key", "", "X-API-Key required by /api/publish (empty: none)")
 	queue := flag.Int("queue", 16<<20, "ClientQueueMaxSize in bytes (same as instant's client_queue_max_size)")
+	secret := flag.String("token-secret", "", "HMAC secret of HS256 connect tokens (empty: tokens are not checked)")
 	flag.Parse()
 
 	node, err := centrifuge.New(centrifuge.Config{ClientQueueMaxSize: *queue, LogLevel: centrifuge.LogLevelWarn,
@@ -33,7 +42,15 @@ func main() {
 		log.Fatal(err)
 	}
 	node.OnConnecting(func(ctx context.Context, e centrifuge.ConnectEvent) (centrifuge.ConnectReply, error) {
-		return centrifuge.ConnectReply{Credentials: &centrifuge.Credentials{UserID: ""}}, nil
+		user := ""
+		if *secret != "" && e.Token != "" {
+			sub, err := verifyHS256([]byte(*secret), e.Token, time.Now().Unix())
+			if err != nil {
+				return centrifuge.ConnectReply{}, centrifuge.DisconnectInvalidToken
+			}
+			user = sub
+		}
+		return centrifuge.ConnectReply{Credentials: &centrifuge.Credentials{UserID: user}}, nil
 	})
 	node.OnConnect(func(c *centrifuge.Client) {
 		c.OnSubscribe(func(e centrifuge.SubscribeEvent, cb centrifuge.SubscribeCallback) {
@@ -73,4 +90,47 @@ func main() {
 		w.Write([]byte(`{"result":{}}`))
 	})
 	log.Fatal(http.ListenAndServe("127.0.0.1:"+strconv.Itoa(*port), nil))
+}
+
+// verifyHS256 checks a compact JWS signed with HMAC-SHA256 and returns its "sub" claim; an "exp"
+// in the past is refused.
+func verifyHS256(secret []byte, token string, now int64) (string, error) {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return "", errors.New("not a compact JWS")
+	}
+	headerJSON, err := base64.RawURLEncoding.DecodeString(parts[0])
+	if err != nil {
+		return "", err
+	}
+	var header struct {
+		Alg string `json:"alg"`
+	}
+	if err := json.Unmarshal(headerJSON, &header); err != nil || header.Alg != "HS256" {
+		return "", errors.New("not HS256")
+	}
+	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
+	if err != nil {
+		return "", err
+	}
+	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte(parts[0] + "." + parts[1]))
+	if !hmac.Equal(sig, mac.Sum(nil)) {
+		return "", errors.New("bad signature")
+	}
+	claimsJSON, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return "", err
+	}
+	var claims struct {
+		Sub string `json:"sub"`
+		Exp *int64 `json:"exp"`
+	}
+	if err := json.Unmarshal(claimsJSON, &claims); err != nil {
+		return "", err
+	}
+	if claims.Exp != nil && *claims.Exp <= now {
+		return "", errors.New("expired")
+	}
+	return claims.Sub, nil
 }
