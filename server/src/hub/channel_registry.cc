@@ -1,41 +1,57 @@
 #include "hub/channel_registry.h"
 
+#include <algorithm>
 #include <functional>
 
 namespace instant::hub {
 
-void ChannelRegistry::Update(std::string_view channel, int delta) {
+void ChannelRegistry::Update(std::string_view channel, int delta, int loop) {
   Shard& shard = shards_[ShardIndex(channel)];
   subscriptions_.fetch_add(delta, std::memory_order_relaxed);
   std::lock_guard<std::mutex> lock(shard.mu);
   auto it = shard.counts.find(channel);
   if (it == shard.counts.end()) {
     if (delta <= 0) return;
-    shard.counts.emplace(std::string(channel), delta);
+    it = shard.counts.emplace(std::string(channel), Entry{}).first;
     channels_.fetch_add(1, std::memory_order_relaxed);
     if (interest_) interest_(channel, true);
-    return;
   }
-  it->second += delta;
-  if (it->second <= 0) {
+  Entry& e = it->second;
+  e.count += delta;
+  if (e.count <= 0) {
     shard.counts.erase(it);
     channels_.fetch_sub(1, std::memory_order_relaxed);
     if (interest_) interest_(channel, false);
+    return;
+  }
+  const size_t l = static_cast<size_t>(loop < 0 ? 0 : loop);
+  if (e.per_loop.size() <= l) e.per_loop.resize(l + 1);
+  e.per_loop[l] += delta;
+  const uint64_t bit = uint64_t{1} << std::min<size_t>(l, 63);
+  if (e.per_loop[l] > 0) {
+    e.loops |= bit;
+  } else if (l < 63) {
+    e.loops &= ~bit;
+  } else {  // bit 63 is shared by every loop from 63 on
+    bool any = false;
+    for (size_t i = 63; i < e.per_loop.size(); ++i) any |= e.per_loop[i] > 0;
+    if (!any) e.loops &= ~bit;
   }
 }
 
-bool ChannelRegistry::HasSubscribers(std::string_view channel) const {
+uint64_t ChannelRegistry::LoopsWithSubscribers(std::string_view channel) const {
   const Shard& shard = shards_[ShardIndex(channel)];
   std::lock_guard<std::mutex> lock(shard.mu);
-  return shard.counts.find(channel) != shard.counts.end();
+  auto it = shard.counts.find(channel);
+  return it == shard.counts.end() ? 0 : it->second.loops;
 }
 
 std::vector<std::pair<std::string, int64_t>> ChannelRegistry::Snapshot(std::string_view pattern) const {
   std::vector<std::pair<std::string, int64_t>> out;
   for (const Shard& shard : shards_) {
     std::lock_guard<std::mutex> lock(shard.mu);
-    for (const auto& [name, count] : shard.counts) {
-      if (pattern.empty() || GlobMatch(pattern, name)) out.emplace_back(name, count);
+    for (const auto& [name, entry] : shard.counts) {
+      if (pattern.empty() || GlobMatch(pattern, name)) out.emplace_back(name, entry.count);
     }
   }
   return out;

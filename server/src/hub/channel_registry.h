@@ -27,12 +27,15 @@ class ChannelRegistry {
   // Set before any Update (the node sets it at start).
   void SetInterestHandler(InterestHandler handler) { interest_ = std::move(handler); }
 
-  // `delta` is +1 or -1; a channel whose count reaches 0 disappears.
-  void Update(std::string_view channel, int delta);
-  // Whether this node has a subscriber of `channel` now. Under the shard lock, so it is ordered
-  // with Update: once it says false, a subscriber joining later joins after this call (a session
-  // joins the hub before it reads the stream's position, so it still sees what was published).
-  bool HasSubscribers(std::string_view channel) const;
+  // `delta` is +1 or -1, for a subscriber on loop `loop` (net::Loop::index()); a channel whose
+  // count reaches 0 disappears.
+  void Update(std::string_view channel, int delta, int loop = 0);
+  // The loops that have a subscriber of `channel` now, bit i for loop i (loops from 63 on share
+  // bit 63); 0 = none. Under the shard lock, so it is ordered with Update: a subscriber missing
+  // from the answer joins after this call (a session joins the hub before it reads the stream's
+  // position, so it still sees what was published before).
+  uint64_t LoopsWithSubscribers(std::string_view channel) const;
+  bool HasSubscribers(std::string_view channel) const { return LoopsWithSubscribers(channel) != 0; }
   // Channels matching `pattern` (glob: '*' any run, '?' one character; "" = all) with their counts.
   std::vector<std::pair<std::string, int64_t>> Snapshot(std::string_view pattern) const;
   int64_t num_channels() const { return channels_.load(std::memory_order_relaxed); }
@@ -43,9 +46,14 @@ class ChannelRegistry {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
+  struct Entry {
+    int64_t count = 0;
+    uint64_t loops = 0;             // bit i: per_loop[i] > 0 (bit 63: any loop from 63 on)
+    std::vector<int32_t> per_loop;  // subscribers on each loop, grown to the highest loop seen
+  };
   struct Shard {
     mutable std::mutex mu;
-    std::unordered_map<std::string, int64_t, Hash, std::equal_to<>> counts;
+    std::unordered_map<std::string, Entry, Hash, std::equal_to<>> counts;
   };
   static constexpr size_t kShards = 16;
   static size_t ShardIndex(std::string_view channel) { return std::hash<std::string_view>{}(channel) % kShards; }

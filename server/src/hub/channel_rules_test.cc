@@ -109,5 +109,29 @@ TEST(ChannelRegistry, CountsAndGlob) {
   EXPECT_TRUE(GlobMatch("*:*:x", "a:b:c:x"));
 }
 
+TEST(ChannelRegistry, LoopsWithSubscribers) {
+  ChannelRegistry r;
+  EXPECT_EQ(r.LoopsWithSubscribers("c"), 0u);
+  r.Update("c", 1, 0);
+  r.Update("c", 1, 2);
+  r.Update("c", 1, 2);
+  EXPECT_EQ(r.LoopsWithSubscribers("c"), 0b101u);
+  r.Update("c", -1, 2);
+  EXPECT_EQ(r.LoopsWithSubscribers("c"), 0b101u) << "one subscriber left on loop 2";
+  r.Update("c", -1, 0);
+  EXPECT_EQ(r.LoopsWithSubscribers("c"), 0b100u);
+  // Loops from 63 on share the last bit: it stays set while any of them has a subscriber.
+  r.Update("c", 1, 63);
+  r.Update("c", 1, 70);
+  r.Update("c", -1, 63);
+  EXPECT_EQ(r.LoopsWithSubscribers("c"), (uint64_t{1} << 63) | 0b100u);
+  r.Update("c", -1, 70);
+  EXPECT_EQ(r.LoopsWithSubscribers("c"), 0b100u);
+  r.Update("c", -1, 2);
+  EXPECT_EQ(r.LoopsWithSubscribers("c"), 0u);
+  EXPECT_EQ(r.num_channels(), 0);
+  EXPECT_EQ(r.num_subscriptions(), 0);
+}
+
 }  // namespace
 }  // namespace instant::hub

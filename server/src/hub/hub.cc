@@ -67,7 +67,7 @@ size_t Hub::Add(Subscriber* s, std::string_view channel, bool server_side, int64
     if (!epoch.empty()) ch->epoch.assign(epoch);
   }
   ++num_subscriptions_;
-  if (registry_ != nullptr) registry_->Update(ch->name, +1);
+  if (registry_ != nullptr) registry_->Update(ch->name, +1, loop_->index());
   return index;
 }
 
@@ -88,7 +88,7 @@ void Hub::Remove(Subscriber* s, size_t index) {
   }
   subs.pop_back();
   --num_subscriptions_;
-  if (registry_ != nullptr) registry_->Update(ch->name, -1);
+  if (registry_ != nullptr) registry_->Update(ch->name, -1, loop_->index());
   if (ch->members.empty()) channels_.erase(std::string_view(ch->name));
 }
 

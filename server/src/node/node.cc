@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 
@@ -311,10 +312,11 @@ Worker* Node::NextWorker() {
 
 void Node::DeliverLocal(const engine::Publication& pub) {
   // Many publications go to channels nobody here listens to (a user's channel while they are
-  // away; every channel on a node without its subscribers): no encoding, no post to each loop.
-  // A subscriber joining now does not miss it: HasSubscribers is ordered with the join, and the
+  // away), or that only some loops serve (one subscriber): encode for and wake only those loops.
+  // A subscriber joining now does not miss it: the registry is ordered with the join, and the
   // session joins before it reads the stream position, which already holds this publication.
-  if (!registry_.HasSubscribers(pub.channel)) return;
+  const uint64_t loops = registry_.LoopsWithSubscribers(pub.channel);
+  if (loops == 0) return;
   auto frame = std::make_shared<hub::PubFrame>();
   frame->channel.assign(pub.channel);
   frame->offset = pub.offset;
@@ -334,10 +336,12 @@ void Node::DeliverLocal(const engine::Publication& pub) {
     protocol::AppendPublicationPush(line, protocol::Version::kV1, pub.channel, p);
     ws::AppendFrame(frame->v1, ws::Opcode::kText, line);
   }
-  Fanout(std::move(frame));
+  Fanout(std::move(frame), loops);
 }
 
 void Node::DeliverJoinLeave(const engine::JoinLeave& event) {
+  const uint64_t loops = registry_.LoopsWithSubscribers(event.channel);
+  if (loops == 0) return;
   auto frame = std::make_shared<hub::PubFrame>();
   frame->kind = hub::PubFrame::Kind::kJoinLeave;
   frame->channel.assign(event.channel);
@@ -353,7 +357,7 @@ void Node::DeliverJoinLeave(const engine::JoinLeave& event) {
     }
     ws::AppendFrame(v == protocol::Version::kV2 ? frame->v2 : frame->v1, ws::Opcode::kText, line);
   }
-  Fanout(std::move(frame));
+  Fanout(std::move(frame), loops);
 }
 
 void Node::ForEachSession(std::string user, std::string client, std::function<void(client::Session&)> fn) {
@@ -372,13 +376,14 @@ void Node::ForEachSession(std::string user, std::string client, std::function<vo
   }
 }
 
-void Node::Fanout(hub::PubFrameRef ref) {
+void Node::Fanout(hub::PubFrameRef ref, uint64_t loops) {
   // A publication with an offset goes through every loop's queue, its own loop's too: the engine
   // posts offsets in order under the stream lock, but a direct delivery here could overtake an
   // earlier offset another loop already queued for this one, and positioned subscribers would
   // see a gap (insufficient state). Without an offset there is no order across publishers to keep.
   for (auto& w : workers_) {
     Worker* worker = w.get();
+    if ((loops & (uint64_t{1} << std::min(worker->loop().index(), 63))) == 0) continue;
     if (worker->loop().on_loop_thread() && ref->offset == 0) {
       counters_.deliveries.fetch_add(worker->hub().Deliver(ref), std::memory_order_relaxed);
     } else {

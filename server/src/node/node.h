@@ -143,7 +143,8 @@ class Node final : public engine::LocalDelivery, public api::ClientOps {
   int port() const { return port_; }
 
   // Hands an encoded frame to every worker's hub (directly for the calling worker).
-  void Fanout(hub::PubFrameRef frame);
+  // Delivers on the loops whose bit is set in `loops` (ChannelRegistry::LoopsWithSubscribers).
+  void Fanout(hub::PubFrameRef frame, uint64_t loops);
 
   // Round-robin target for the next accepted socket.
   Worker* NextWorker();
