@@ -99,14 +99,10 @@ func verifyHS256(secret []byte, token string, now int64) (string, error) {
 	if len(parts) != 3 {
 		return "", errors.New("not a compact JWS")
 	}
-	headerJSON, err := base64.RawURLEncoding.DecodeString(parts[0])
-	if err != nil {
-		return "", err
-	}
 	var header struct {
 		Alg string `json:"alg"`
 	}
-	if err := json.Unmarshal(headerJSON, &header); err != nil || header.Alg != "HS256" {
+	if err := decodePart(parts[0], &header); err != nil || header.Alg != "HS256" {
 		return "", errors.New("not HS256")
 	}
 	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
@@ -118,19 +114,24 @@ func verifyHS256(secret []byte, token string, now int64) (string, error) {
 	if !hmac.Equal(sig, mac.Sum(nil)) {
 		return "", errors.New("bad signature")
 	}
-	claimsJSON, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		return "", err
-	}
 	var claims struct {
 		Sub string `json:"sub"`
 		Exp *int64 `json:"exp"`
 	}
-	if err := json.Unmarshal(claimsJSON, &claims); err != nil {
+	if err := decodePart(parts[1], &claims); err != nil {
 		return "", err
 	}
 	if claims.Exp != nil && *claims.Exp <= now {
 		return "", errors.New("expired")
 	}
 	return claims.Sub, nil
+}
+
+// decodePart decodes one base64url segment of a JWS into v.
+func decodePart(part string, v any) error {
+	b, err := base64.RawURLEncoding.DecodeString(part)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
 }
