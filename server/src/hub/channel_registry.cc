@@ -27,23 +27,19 @@ void ChannelRegistry::Update(std::string_view channel, int delta, int loop) {
   const size_t l = static_cast<size_t>(loop < 0 ? 0 : loop);
   if (e.per_loop.size() <= l) e.per_loop.resize(l + 1);
   e.per_loop[l] += delta;
-  const uint64_t bit = uint64_t{1} << std::min<size_t>(l, 63);
-  if (e.per_loop[l] > 0) {
-    e.loops |= bit;
-  } else if (l < 63) {
-    e.loops &= ~bit;
-  } else {  // bit 63 is shared by every loop from 63 on
-    bool any = false;
-    for (size_t i = 63; i < e.per_loop.size(); ++i) any |= e.per_loop[i] > 0;
-    if (!any) e.loops &= ~bit;
-  }
 }
 
 uint64_t ChannelRegistry::LoopsWithSubscribers(std::string_view channel) const {
   const Shard& shard = shards_[ShardIndex(channel)];
   std::lock_guard<std::mutex> lock(shard.mu);
   auto it = shard.counts.find(channel);
-  return it == shard.counts.end() ? 0 : it->second.loops;
+  if (it == shard.counts.end()) return 0;
+  uint64_t loops = 0;  // derived here: per_loop has one entry per worker, a handful
+  const std::vector<int32_t>& per_loop = it->second.per_loop;
+  for (size_t i = 0; i < per_loop.size(); ++i) {
+    if (per_loop[i] > 0) loops |= uint64_t{1} << std::min<size_t>(i, 63);
+  }
+  return loops;
 }
 
 std::vector<std::pair<std::string, int64_t>> ChannelRegistry::Snapshot(std::string_view pattern) const {

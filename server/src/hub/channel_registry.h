@@ -48,7 +48,6 @@ class ChannelRegistry {
   };
   struct Entry {
     int64_t count = 0;
-    uint64_t loops = 0;             // bit i: per_loop[i] > 0 (bit 63: any loop from 63 on)
     std::vector<int32_t> per_loop;  // subscribers on each loop, grown to the highest loop seen
   };
   struct Shard {
